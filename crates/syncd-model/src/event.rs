@@ -1,0 +1,72 @@
+//! What the engine tells the notification hub after a write commits.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::ids::{ClientId, Cursor, EntityTypeName, RecordId, Seq, TenantId};
+use crate::record::SyncStatus;
+
+/// What happened to one record, for `data_update` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordAction {
+    Create,
+    Update,
+    Delete,
+}
+
+impl RecordAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordAction::Create => "create",
+            RecordAction::Update => "update",
+            RecordAction::Delete => "delete",
+        }
+    }
+}
+
+/// One written record of a committed write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordChange {
+    pub entity_type: EntityTypeName,
+    pub action: RecordAction,
+    pub seq: Seq,
+    /// The record as clients see it.
+    pub record: Value,
+}
+
+/// A status the server set on a record without a client writing it (manual conflicts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub entity_type: EntityTypeName,
+    pub id: RecordId,
+    pub status: SyncStatus,
+}
+
+/// One committed push or CRUD write of a tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    pub tenant: TenantId,
+    pub origin_client: ClientId,
+    /// The tenant's head after the write.
+    pub cursor: Cursor,
+    /// Written records per entity type, in order of first appearance.
+    pub counts: Vec<(EntityTypeName, u32)>,
+    /// The written records, in seq order. May be empty when the event crossed instances and
+    /// the receiver must read them from the store.
+    pub records: Vec<RecordChange>,
+    pub status_updates: Vec<StatusUpdate>,
+}
+
+/// Receives events after commit. Implementations must not block: fan-out happens elsewhere.
+pub trait Notifier: Send + Sync + 'static {
+    fn publish(&self, event: Arc<ChangeEvent>);
+}
+
+/// Drops every event; for engines without real-time clients.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopNotifier;
+
+impl Notifier for NoopNotifier {
+    fn publish(&self, _event: Arc<ChangeEvent>) {}
+}

@@ -1,0 +1,33 @@
+//! The domain model of syncd: identifiers, cursors, entity types and their registry, record
+//! validation, and the normalised changes that the three push body shapes parse into.
+//!
+//! Pure: no async, no IO, no HTTP, no ORM. Everything here is plain data and functions over it,
+//! so it can be embedded and tested anywhere.
+
+pub mod builtin;
+pub mod change;
+pub mod entities_file;
+pub mod event;
+pub mod ids;
+pub mod record;
+pub mod schema;
+pub mod timestamp;
+pub mod validate;
+
+pub use change::{
+    Change, ChangeError, ChangeErrorKind, ChangeOp, PushBody, PushBodyError, RawChange,
+    parse_push_body, worst_kind,
+};
+pub use entities_file::{ConfigError, EntitiesFile};
+pub use event::{ChangeEvent, NoopNotifier, Notifier, RecordAction, RecordChange, StatusUpdate};
+pub use ids::{
+    ClientId, Cursor, CursorError, EntityTypeName, IdError, RecordId, Seq, SubjectId, TenantId,
+    Version,
+};
+pub use record::{Record, RecordView, SyncStatus};
+pub use schema::{
+    DeletionRule, EntityType, EntityTypeBuilder, FieldAlias, FieldSchema, FieldType,
+    PendingCondition, Registry, RegistryBuilder, RegistryError, StringFormat,
+};
+pub use timestamp::{Timestamp, TimestampError};
+pub use validate::{FieldError, Limits};
