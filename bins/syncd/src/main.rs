@@ -1,0 +1,83 @@
+//! The `syncd` binary: parses the command line and hands over to `syncd-server`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use syncd_server::commands::{self, TokenArgs};
+
+#[derive(Parser)]
+#[command(version, about = "Multi-tenant data sync server")]
+struct Cli {
+    /// Configuration file (TOML); also SYNCD_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print a signed bearer token.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        sub: String,
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Lifetime: 90s, 15m, 24h, 7d.
+        #[arg(long, default_value = "24h", value_parser = commands::parse_duration)]
+        ttl: i64,
+        /// Space-separated scopes, e.g. "sync:read sync:write:end_user".
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Validate the configuration and entities file, then exit.
+    CheckConfig,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match commands::load_settings(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => return fail(&e),
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => commands::serve(settings).await,
+        Command::Migrate => commands::migrate(settings).await,
+        Command::Token {
+            tenant,
+            sub,
+            client_id,
+            ttl,
+            scope,
+            roles,
+        } => {
+            let args = TokenArgs {
+                tenant,
+                sub,
+                client_id,
+                ttl_secs: ttl,
+                scope,
+                roles,
+            };
+            commands::token(settings, args).map(|token| println!("{token}"))
+        }
+        Command::CheckConfig => commands::check_config(&settings)
+            .map(|r| println!("configuration OK: {} entity types", r.len())),
+    };
+    result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+fn fail(error: &dyn std::error::Error) -> ExitCode {
+    eprintln!("syncd: {}", syncd_server::error::error_chain(error));
+    ExitCode::FAILURE
+}

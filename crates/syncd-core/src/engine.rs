@@ -1,0 +1,150 @@
+//! The engine value: registry, strategies, store and notifier put together.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use syncd_conflict::{ConflictStrategy, StrategyRegistry, UnknownStrategy};
+use syncd_model::{Cursor, EntityType, Notifier, Registry};
+use syncd_store::Store;
+
+use crate::config::EngineConfig;
+use crate::error::{Result, SyncError};
+use crate::principal::Principal;
+
+/// The sync engine embedding services use. Generic over the storage; knows nothing of HTTP or
+/// tokens: callers hand it an authenticated [`Principal`].
+pub struct SyncEngine<S> {
+    pub(crate) store: S,
+    pub(crate) registry: Registry,
+    pub(crate) strategies: HashMap<String, Arc<dyn ConflictStrategy>>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) config: EngineConfig,
+}
+
+/// A strategy named in configuration that does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("entity type `{entity_type}`: {source}")]
+pub struct StrategyConfigError {
+    pub entity_type: String,
+    #[source]
+    pub source: UnknownStrategy,
+}
+
+impl<S: Store> SyncEngine<S> {
+    /// Builds an engine, resolving each type's strategy now so that a misspelt name stops the
+    /// start instead of failing a push.
+    pub fn new(
+        store: S,
+        registry: Registry,
+        strategies: &StrategyRegistry,
+        notifier: Arc<dyn Notifier>,
+        config: EngineConfig,
+    ) -> Result<Self, StrategyConfigError> {
+        let mut by_type = HashMap::new();
+        for name in config.strategy_overrides.keys() {
+            if registry.get(name).is_none() {
+                return Err(StrategyConfigError {
+                    entity_type: name.clone(),
+                    source: UnknownStrategy {
+                        name: format!("(override for unregistered type `{name}`)"),
+                        known: registry
+                            .names()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    },
+                });
+            }
+        }
+        for ty in registry.iter() {
+            let name = config
+                .strategy_overrides
+                .get(ty.name.as_str())
+                .or(ty.strategy.as_ref())
+                .unwrap_or(&config.default_strategy);
+            let strategy = strategies.get(name).map_err(|source| StrategyConfigError {
+                entity_type: ty.name.to_string(),
+                source,
+            })?;
+            by_type.insert(ty.name.to_string(), strategy);
+        }
+        Ok(Self {
+            store,
+            registry,
+            strategies: by_type,
+            notifier,
+            config,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The strategy name in force for a type.
+    pub fn strategy_name(&self, entity_type: &str) -> Option<&str> {
+        self.strategies.get(entity_type).map(|s| s.name())
+    }
+
+    pub(crate) fn strategy(&self, ty: &EntityType) -> Result<&Arc<dyn ConflictStrategy>> {
+        self.strategies.get(ty.name.as_str()).ok_or_else(|| {
+            SyncError::Internal(syncd_store::StoreError::Internal(format!(
+                "no strategy resolved for `{}`",
+                ty.name
+            )))
+        })
+    }
+
+    /// A registered type the caller may read.
+    pub(crate) fn readable_type(&self, p: &Principal, name: &str) -> Result<&Arc<EntityType>> {
+        let ty = self
+            .registry
+            .get(name)
+            .ok_or_else(|| SyncError::unknown_type(name))?;
+        if !p.scopes.can_read(name) {
+            return Err(SyncError::Forbidden(format!(
+                "the token may not read `{name}`"
+            )));
+        }
+        Ok(ty)
+    }
+
+    /// Every type the caller may read, in registry order.
+    pub fn readable_types(&self, p: &Principal) -> Vec<Arc<EntityType>> {
+        self.registry
+            .iter()
+            .filter(|t| p.scopes.can_read(t.name.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The tenant's head: what a client has seen once it pulled up to here.
+    pub async fn head(&self, p: &Principal) -> Result<Cursor> {
+        Ok(Cursor::new(self.store.head(&p.tenant).await?))
+    }
+
+    /// Readiness: the database answers and is migrated.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Forgets idempotency keys past their time and versions past the history window.
+    pub async fn purge(&self) -> Result<syncd_store::PurgeStats> {
+        let now = syncd_model::Timestamp::now();
+        Ok(self
+            .store
+            .purge(
+                now.plus_millis(-self.config.idempotency_ttl_ms),
+                now.plus_millis(-self.config.history_window_ms()),
+            )
+            .await?)
+    }
+}

@@ -1,0 +1,24 @@
+//! The sync engine of syncd: push, pull, pull-pending, REST CRUD and manual conflicts, composed
+//! from the entity registry, the conflict strategies, a [`syncd_store::Store`] and a
+//! [`syncd_model::Notifier`].
+//!
+//! Embedding services use this crate directly. It knows nothing about HTTP or tokens: callers
+//! pass an authenticated [`Principal`]. It must not depend on actix, an ORM or a database driver.
+
+mod config;
+mod conflicts;
+mod crud;
+mod engine;
+mod error;
+mod principal;
+mod pull;
+mod push;
+mod write;
+
+pub use config::EngineConfig;
+pub use crud::{CrudWrite, ListParams, ListResponse};
+pub use engine::{StrategyConfigError, SyncEngine};
+pub use error::{InvalidKind, Result, SyncError};
+pub use principal::{Principal, Scopes};
+pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
+pub use push::PushOutcome;

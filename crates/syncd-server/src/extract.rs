@@ -1,0 +1,163 @@
+//! Request extractors: the authenticated caller and JSON bodies, both failing with the JSON
+//! error body.
+
+use std::future::{Ready, ready};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use syncd_core::Principal;
+use syncd_model::ClientId;
+
+use crate::auth::{AuthError, Identity};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Requests per (tenant, subject).
+pub struct Limiter {
+    inner: DefaultKeyedRateLimiter<(String, String)>,
+}
+
+impl Limiter {
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let per_second = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            inner: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+        }
+    }
+
+    /// Ok, or how many seconds to wait.
+    pub fn check(&self, tenant: &str, subject: &str) -> Result<(), u64> {
+        self.inner
+            .check_key(&(tenant.to_owned(), subject.to_owned()))
+            .map_err(|not_until| {
+                let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            })
+    }
+
+    /// Forgets keys that have been quiet, so the table does not grow forever.
+    pub fn shrink(&self) {
+        self.inner.retain_recent();
+        self.inner.shrink_to_fit();
+    }
+}
+
+/// The bearer token of a request, from `Authorization: Bearer …`.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// The client id of a request: the token's `client_id`, else `X-Client-Id`, else `fallback`
+/// (the WebSocket `clientId` query parameter), else the subject.
+pub fn principal(
+    identity: Identity,
+    req: &HttpRequest,
+    fallback: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let header = req
+        .headers()
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    let (client, explicit) = match (identity.client, header.or(fallback)) {
+        (Some(client), _) => (client, true),
+        (None, Some(named)) => (
+            ClientId::parse(named).map_err(|e| ApiError::BadRequest(format!("client id: {e}")))?,
+            true,
+        ),
+        (None, None) => (
+            ClientId::parse(identity.subject.as_str())
+                .map_err(|e| ApiError::BadRequest(format!("client id: {e}")))?,
+            false,
+        ),
+    };
+    Ok(Principal {
+        tenant: identity.tenant,
+        subject: identity.subject,
+        client,
+        client_explicit: explicit,
+        scopes: identity.scopes,
+        roles: identity.roles,
+    })
+}
+
+/// An authenticated, rate-limited caller.
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let state = AppState::of(req)?;
+    let token = bearer(req).ok_or(AuthError::Missing)?;
+    let identity = state.auth.verify(token)?;
+    state
+        .limiter
+        .check(identity.tenant.as_str(), identity.subject.as_str())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    Ok(Caller(principal(identity, req, None)?))
+}
+
+/// A JSON request body within the configured size; an empty body reads as `{}`.
+pub struct JsonBody(pub Value);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = match AppState::of(req) {
+            Ok(state) => state.settings.limits.max_body_bytes,
+            Err(e) => return Box::pin(ready(Err(e))),
+        };
+        let too_large = move || {
+            ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
+        };
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Box::pin(ready(Err(too_large())));
+        }
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::BadRequest("the request body could not be read".into())
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(JsonBody(Value::Object(serde_json::Map::new())));
+            }
+            serde_json::from_slice(&body)
+                .map(JsonBody)
+                .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! Building and running the server: `build(settings)` binds the listener (port 0 works for
+//! tests) and `run_until_stopped` serves until SIGTERM/SIGINT.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use syncd_conflict::StrategyRegistry;
+use syncd_core::{StrategyConfigError, SyncEngine};
+use syncd_model::{ConfigError, EntitiesFile, NoopNotifier, Registry};
+use syncd_store::StoreError;
+use syncd_store_sea::{SeaStore, StoreOptions};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{AuthConfigError, Authenticator};
+use crate::config::{Settings, SettingsError};
+use crate::extract::Limiter;
+use crate::routes::{self, crud, ops, sync};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Entities(#[from] ConfigError),
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("conflict strategies: {0}")]
+    Strategy(#[from] StrategyConfigError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The entity registry: the built-in types plus those of the entities file, if configured.
+pub fn load_registry(settings: &Settings) -> Result<Registry, StartupError> {
+    let builder = Registry::builder().with_builtins();
+    match &settings.sync.entities_file {
+        None => Ok(builder
+            .build()
+            .map_err(|e| StartupError::Settings(SettingsError::Invalid(e.to_string())))?),
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| {
+                StartupError::Settings(SettingsError::Read {
+                    file: name.clone(),
+                    source,
+                })
+            })?;
+            Ok(EntitiesFile::parse(&name, &text)?.build_registry(builder)?)
+        }
+    }
+}
+
+/// Checks the configuration, entities file, key and strategies without opening the database.
+pub fn check(settings: &Settings) -> Result<Registry, StartupError> {
+    let registry = load_registry(settings)?;
+    Authenticator::new(&settings.auth, None)?;
+    let strategies = StrategyRegistry::with_builtins();
+    let config = settings.engine_config();
+    for ty in registry.iter() {
+        let name = config
+            .strategy_overrides
+            .get(ty.name.as_str())
+            .or(ty.strategy.as_ref())
+            .unwrap_or(&config.default_strategy);
+        strategies.get(name).map_err(|source| StrategyConfigError {
+            entity_type: ty.name.to_string(),
+            source,
+        })?;
+    }
+    for name in config.strategy_overrides.keys() {
+        if registry.get(name).is_none() {
+            return Err(StartupError::Settings(SettingsError::Invalid(format!(
+                "[sync.strategies] names `{name}`, which is not a registered entity type"
+            ))));
+        }
+    }
+    Ok(registry)
+}
+
+/// Opens the database and runs the migrations.
+pub async fn open_store(settings: &Settings) -> Result<SeaStore, StartupError> {
+    let options = StoreOptions {
+        max_connections: settings.database.max_connections,
+        ..StoreOptions::default()
+    };
+    let store = SeaStore::connect(&settings.database.url, options).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Builds the whole server from settings: registry, key, database (migrated), engine, routes,
+/// listener.
+pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+    telemetry::init_metrics();
+    let registry = load_registry(&settings)?;
+    let auth = Authenticator::new(&settings.auth, None)?;
+    let store = open_store(&settings).await?;
+    let engine = SyncEngine::new(
+        store,
+        registry,
+        &StrategyRegistry::with_builtins(),
+        Arc::new(NoopNotifier),
+        settings.engine_config(),
+    )?;
+    let listener =
+        TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
+            bind: settings.server.bind.clone(),
+            source,
+        })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartupError::Bind {
+            bind: settings.server.bind.clone(),
+            source,
+        })?
+        .port();
+    let state = web::Data::new(AppState {
+        engine: Arc::new(engine),
+        auth: Arc::new(auth),
+        limiter: Arc::new(Limiter::new(
+            settings.limits.requests_per_second,
+            settings.limits.burst,
+        )),
+        settings: Arc::new(settings.clone()),
+    });
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(from_fn(telemetry::track_requests))
+            .wrap(TracingLogger::default())
+            .configure(configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_timeout_secs);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    let server = server
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            bind: settings.server.bind.clone(),
+            source,
+        })?
+        .run();
+    Ok(Application {
+        port,
+        server,
+        state,
+    })
+}
+
+/// Every route of the API. Public so an embedding service can mount syncd in its own app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let resource =
+        |path: &str| web::resource(path).default_service(web::to(routes::method_not_allowed));
+    cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
+        .service(resource("/readyz").route(web::get().to(ops::readyz)))
+        .service(resource("/metrics").route(web::get().to(ops::metrics)))
+        .service(
+            web::scope("/api/client/sync")
+                .service(resource("/push").route(web::post().to(sync::push)))
+                .service(resource("/pull").route(web::post().to(sync::pull)))
+                .service(resource("/pull-pending").route(web::post().to(sync::pull_pending)))
+                .service(resource("/conflicts").route(web::get().to(sync::conflicts)))
+                .service(
+                    resource("/conflicts/{id}/resolve")
+                        .route(web::post().to(sync::resolve_conflict)),
+                )
+                .default_service(web::to(routes::not_found)),
+        )
+        .service(
+            resource("/api/{type}")
+                .route(web::get().to(crud::list))
+                .route(web::post().to(crud::create))
+                .route(web::put().to(crud::update))
+                .route(web::delete().to(crud::delete_by_query)),
+        )
+        .service(
+            resource("/api/{type}/{id}")
+                .route(web::get().to(crud::get_one))
+                .route(web::delete().to(crud::delete_one)),
+        )
+        .service(resource("/api/{type}/{id}/history").route(web::get().to(crud::history)))
+        .default_service(web::to(routes::not_found));
+}
+
+impl Application {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish and
+    /// returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: draining in-flight requests");
+            handle.stop(true).await;
+        });
+        let state = self.state.clone();
+        let maintenance = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut minutes = 0u64;
+            loop {
+                tick.tick().await;
+                state.limiter.shrink();
+                if minutes % 60 == 0 {
+                    match state.engine.purge().await {
+                        Ok(stats) => {
+                            tracing::debug!(?stats, "purged expired idempotency keys and versions")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %crate::error::error_chain(&e), "purge failed")
+                        }
+                    }
+                }
+                minutes += 1;
+            }
+        });
+        let result = self.server.await;
+        signals.abort();
+        maintenance.abort();
+        result
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
