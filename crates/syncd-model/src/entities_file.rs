@@ -70,8 +70,7 @@ struct EntityDef {
     strategy: Option<Spanned<String>>,
     deletion: Option<Spanned<DeletionDef>>,
     pending: Option<Spanned<PendingDef>>,
-    #[serde(default)]
-    search: Vec<String>,
+    search: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     additional_fields: bool,
     #[serde(default)]
@@ -193,8 +192,53 @@ fn convert_entity(
     let name_at = def.name.span().start;
     let name = EntityTypeName::parse(def.name.into_inner())
         .map_err(|e| ConfigError::at(file, text, name_at, e.to_string()))?;
+    let search = match def.search {
+        Some(search) => {
+            // Checked here rather than only by the registry, so the error points at `search`.
+            let at = search.span().start;
+            let search = search.into_inner();
+            for field in &search {
+                let problem = match def.fields.get(field) {
+                    Some(f) if f.get_ref().ty.is_textual() => continue,
+                    Some(_) => "must be a string or text field",
+                    None => "is not a declared field",
+                };
+                return Err(ConfigError::at(
+                    file,
+                    text,
+                    at,
+                    format!("entity type `{name}`: search field `{field}` {problem}"),
+                ));
+            }
+            search
+        }
+        None => Vec::new(),
+    };
+    // Like `search`, the fields of the deletion rule and the pending filter are checked here so
+    // that the error points at their line.
+    let undeclared = |at: usize, what: &str, field: &str| {
+        ConfigError::at(
+            file,
+            text,
+            at,
+            format!("entity type `{name}`: {what} field `{field}` is not a declared field"),
+        )
+    };
+    if let Some(deletion) = &def.deletion
+        && !def.fields.contains_key(&deletion.get_ref().field)
+    {
+        let at = deletion.span().start;
+        return Err(undeclared(at, "deletion", &deletion.get_ref().field));
+    }
+    if let Some(pending) = &def.pending
+        && pending.get_ref().field != "sync_status"
+        && !def.fields.contains_key(&pending.get_ref().field)
+    {
+        let at = pending.span().start;
+        return Err(undeclared(at, "pending filter", &pending.get_ref().field));
+    }
     let mut builder = EntityType::builder(name)
-        .search(def.search)
+        .search(search)
         .additional_fields(def.additional_fields);
     if let Some(strategy) = def.strategy {
         builder = builder.strategy(strategy.into_inner());

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::ids::{EntityTypeName, RecordId, Seq, Version};
 use crate::schema::EntityType;
 use crate::timestamp::Timestamp;
+use crate::validate::is_server_managed;
 
 /// The seeds' sync status of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,9 +119,12 @@ impl Serialize for RecordView<'_> {
         let r = self.record;
         let status = self.status_override.unwrap_or(r.sync_status);
         let extra = if self.ty.legacy_sync_fields { 2 } else { 0 };
-        let mut map = s.serialize_map(Some(r.data.len() + 6 + extra))?;
+        // Stored data should never hold server-managed keys, but if one slipped in (a legacy
+        // row, a store bug) it must neither leak (`tenant_id`) nor duplicate a metadata key.
+        let shown = || r.data.iter().filter(|(k, _)| !is_server_managed(k));
+        let mut map = s.serialize_map(Some(shown().count() + 6 + extra))?;
         map.serialize_entry("id", &r.id)?;
-        for (k, v) in &r.data {
+        for (k, v) in shown() {
             map.serialize_entry(k, v)?;
         }
         map.serialize_entry("version", &r.version)?;
