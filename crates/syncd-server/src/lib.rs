@@ -14,6 +14,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ws;
 
 pub use config::Settings;
 pub use startup::{Application, StartupError, build, check, configure, load_registry, open_store};

@@ -10,7 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use syncd_conflict::StrategyRegistry;
 use syncd_core::{StrategyConfigError, SyncEngine};
-use syncd_model::{ConfigError, EntitiesFile, NoopNotifier, Registry};
+use syncd_hub::{Hub, HubConfig, PgBackplane};
+use syncd_model::{ConfigError, EntitiesFile, Registry};
 use syncd_store::StoreError;
 use syncd_store_sea::{SeaStore, StoreOptions};
 use tracing_actix_web::TracingLogger;
@@ -20,7 +21,7 @@ use crate::config::{Settings, SettingsError};
 use crate::extract::Limiter;
 use crate::routes::{self, crud, ops, sync};
 use crate::state::AppState;
-use crate::telemetry;
+use crate::{telemetry, ws};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("conflict strategies: {0}")]
     Strategy(#[from] StrategyConfigError),
+    #[error("backplane (LISTEN/NOTIFY): {0}")]
+    Backplane(String),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
@@ -115,13 +118,25 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let registry = load_registry(&settings)?;
     let auth = Authenticator::new(&settings.auth, None)?;
     let store = open_store(&settings).await?;
-    let engine = SyncEngine::new(
+    let hub = Hub::new(HubConfig {
+        queue_capacity: settings.limits.ws_queue_events.max(1),
+        max_connections_per_tenant: settings.limits.ws_connections_per_tenant,
+        max_connections_per_client: settings.limits.ws_connections_per_client,
+    });
+    if let Some(pool) = store.pg_pool() {
+        let backplane = PgBackplane::start(pool, &hub)
+            .await
+            .map_err(|e| StartupError::Backplane(e.to_string()))?;
+        hub.set_backplane(backplane);
+    }
+    let engine = Arc::new(SyncEngine::new(
         store,
         registry,
         &StrategyRegistry::with_builtins(),
-        Arc::new(NoopNotifier),
+        hub.clone(),
         settings.engine_config(),
-    )?;
+    )?);
+    hub.set_record_source(Arc::new(crate::state::EngineRecords::new(&engine)));
     let listener =
         TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
             bind: settings.server.bind.clone(),
@@ -135,7 +150,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         })?
         .port();
     let state = web::Data::new(AppState {
-        engine: Arc::new(engine),
+        engine,
+        hub,
         auth: Arc::new(auth),
         limiter: Arc::new(Limiter::new(
             settings.limits.requests_per_second,
@@ -177,8 +193,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(web::get().to(ops::healthz)))
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))
+        .service(resource("/ws").route(web::get().to(ws::upgrade)))
         .service(
             web::scope("/api/client/sync")
+                .service(resource("/ws").route(web::get().to(ws::upgrade)))
                 .service(resource("/push").route(web::post().to(sync::push)))
                 .service(resource("/pull").route(web::post().to(sync::pull)))
                 .service(resource("/pull-pending").route(web::post().to(sync::pull_pending)))
@@ -218,9 +236,11 @@ impl Application {
     /// returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let hub = self.state.hub.clone();
         let signals = tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutting down: draining in-flight requests");
+            tracing::info!("shutting down: closing WebSockets, draining in-flight requests");
+            hub.shutdown();
             handle.stop(true).await;
         });
         let state = self.state.clone();

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, web};
 use syncd_core::SyncEngine;
+use syncd_hub::Hub;
 use syncd_store_sea::SeaStore;
 
 use crate::auth::Authenticator;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub limiter: Arc<Limiter>,
     pub settings: Arc<Settings>,
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
@@ -26,5 +28,64 @@ impl AppState {
         req.app_data::<web::Data<AppState>>()
             .map(|d| d.get_ref())
             .ok_or(ApiError::Unavailable)
+    }
+}
+
+/// Reads the records of events from other instances, for `data_update`. Holds the engine
+/// weakly: the engine's notifier (the hub) holds this.
+pub struct EngineRecords(std::sync::Weak<Engine>);
+
+impl EngineRecords {
+    pub fn new(engine: &Arc<Engine>) -> Self {
+        Self(Arc::downgrade(engine))
+    }
+}
+
+#[async_trait::async_trait]
+impl syncd_hub::RecordSource for EngineRecords {
+    async fn records(
+        &self,
+        tenant: &syncd_model::TenantId,
+        after: syncd_model::Seq,
+        upto: syncd_model::Seq,
+        types: &[syncd_model::EntityTypeName],
+    ) -> Vec<syncd_model::RecordChange> {
+        use syncd_model::{RecordAction, RecordChange, Version};
+        use syncd_store::{ChangesQuery, Since, Store};
+        let Some(engine) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        let query = ChangesQuery {
+            since: Since::Seq(after),
+            entity_types: types.to_vec(),
+            limit: usize::try_from(upto.0 - after.0).unwrap_or(0).max(1),
+        };
+        let page = match engine.store().changes(tenant, &query).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the records of a remote event");
+                return Vec::new();
+            }
+        };
+        page.records
+            .into_iter()
+            .filter(|r| r.seq <= upto)
+            .filter_map(|r| {
+                let ty = engine.registry().get(r.entity_type.as_str())?;
+                let action = if r.deleted {
+                    RecordAction::Delete
+                } else if r.version == Version::INITIAL {
+                    RecordAction::Create
+                } else {
+                    RecordAction::Update
+                };
+                Some(RecordChange {
+                    entity_type: r.entity_type.clone(),
+                    action,
+                    seq: r.seq,
+                    record: r.to_json(ty),
+                })
+            })
+            .collect()
     }
 }

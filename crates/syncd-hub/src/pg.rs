@@ -1,0 +1,193 @@
+//! The PostgreSQL backplane: `NOTIFY` on commit, `LISTEN` on every instance. Payloads are small
+//! (tenant, types, counts, cursor, origin client); an instance that must send `data_update` reads
+//! the records from the database.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use syncd_model::{
+    ChangeEvent, ClientId, Cursor, EntityTypeName, RecordId, Seq, StatusUpdate, SyncStatus,
+    TenantId,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::{Backplane, Hub};
+
+const CHANNEL: &str = "syncd_events";
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+const MAX_PAYLOAD: usize = 7900;
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    /// The sending instance; an instance ignores its own events (it delivered them locally).
+    i: Uuid,
+    t: String,
+    o: String,
+    c: i64,
+    n: Vec<(String, u32)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    s: Vec<(String, String, String)>,
+}
+
+/// LISTEN/NOTIFY between instances on one PostgreSQL database.
+pub struct PgBackplane {
+    instance: Uuid,
+    outgoing: mpsc::Sender<String>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgBackplane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackplane")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgBackplane {
+    /// Starts listening and returns the backplane; register it with [`Hub::set_backplane`].
+    pub async fn start(pool: PgPool, hub: &Arc<Hub>) -> Result<Arc<Self>, sqlx::Error> {
+        let instance = Uuid::new_v4();
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(CHANNEL).await?;
+        let (outgoing, mut rx) = mpsc::channel::<String>(4096);
+        let sender = tokio::spawn(async move {
+            while let Some(payload) = rx.recv().await {
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(&payload)
+                    .execute(&pool)
+                    .await;
+                if let Err(e) = sent {
+                    metrics::counter!("syncd_backplane_send_errors_total").increment(1);
+                    tracing::warn!(error = %e, "backplane: NOTIFY failed; other instances miss one event");
+                }
+            }
+        });
+        let weak: Weak<Hub> = Arc::downgrade(hub);
+        let receiver = tokio::spawn(async move {
+            loop {
+                let received = listener.try_recv().await;
+                let Some(hub) = weak.upgrade() else {
+                    return;
+                };
+                match received {
+                    Ok(Some(notification)) => match decode(notification.payload()) {
+                        Some((from, event)) if from != instance => hub.deliver(&event),
+                        Some(_) => {}
+                        None => tracing::warn!("backplane: ignoring a malformed payload"),
+                    },
+                    Ok(None) => {
+                        // The connection dropped and will be re-established: anything sent
+                        // meanwhile is lost, so every client is told to catch up.
+                        tracing::warn!("backplane: LISTEN connection lost; clients will resync");
+                        hub.resync_all();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "backplane: LISTEN failed; retrying");
+                        drop(hub);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Arc::new(Self {
+            instance,
+            outgoing,
+            tasks: vec![sender, receiver],
+        }))
+    }
+
+    pub fn instance(&self) -> Uuid {
+        self.instance
+    }
+
+    fn encode(&self, event: &ChangeEvent) -> Option<String> {
+        let mut wire = Wire {
+            i: self.instance,
+            t: event.tenant.to_string(),
+            o: event.origin_client.to_string(),
+            c: event.cursor.seq().0,
+            n: event
+                .counts
+                .iter()
+                .map(|(t, n)| (t.to_string(), *n))
+                .collect(),
+            s: event
+                .status_updates
+                .iter()
+                .map(|s| {
+                    (
+                        s.entity_type.to_string(),
+                        s.id.to_string(),
+                        s.status.as_str().to_owned(),
+                    )
+                })
+                .collect(),
+        };
+        let mut payload = serde_json::to_string(&wire).ok()?;
+        if payload.len() > MAX_PAYLOAD {
+            // Status updates are a courtesy; the counts are what clients need.
+            wire.s.clear();
+            payload = serde_json::to_string(&wire).ok()?;
+        }
+        (payload.len() <= MAX_PAYLOAD).then_some(payload)
+    }
+}
+
+fn decode(payload: &str) -> Option<(Uuid, ChangeEvent)> {
+    let wire: Wire = serde_json::from_str(payload).ok()?;
+    let counts = wire
+        .n
+        .into_iter()
+        .map(|(t, n)| EntityTypeName::parse(t).ok().map(|t| (t, n)))
+        .collect::<Option<Vec<_>>>()?;
+    let status_updates = wire
+        .s
+        .into_iter()
+        .filter_map(|(t, id, status)| {
+            Some(StatusUpdate {
+                entity_type: EntityTypeName::parse(t).ok()?,
+                id: RecordId::parse(&id).ok()?,
+                status: status.parse::<SyncStatus>().ok()?,
+            })
+        })
+        .collect();
+    Some((
+        wire.i,
+        ChangeEvent {
+            tenant: TenantId::parse(wire.t).ok()?,
+            origin_client: ClientId::parse(wire.o).ok()?,
+            cursor: Cursor::new(Seq(wire.c)),
+            counts,
+            records: Vec::new(),
+            status_updates,
+        },
+    ))
+}
+
+impl Backplane for PgBackplane {
+    fn forward(&self, event: &ChangeEvent) {
+        let Some(payload) = self.encode(event) else {
+            tracing::warn!("backplane: event too large to forward");
+            return;
+        };
+        if self.outgoing.try_send(payload).is_err() {
+            metrics::counter!("syncd_backplane_send_errors_total").increment(1);
+            tracing::warn!("backplane: send queue full; other instances miss one event");
+        }
+    }
+}
+
+impl Drop for PgBackplane {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
