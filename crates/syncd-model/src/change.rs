@@ -253,36 +253,16 @@ fn record_change(
             return None;
         }
     };
-    let mut client_edit_time = None;
-    for key in ["updatedAt", "last_updated"] {
-        match data.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => match Timestamp::parse_rfc3339(s) {
-                Ok(t) => {
-                    client_edit_time = Some(t);
-                    break;
-                }
-                Err(e) => {
-                    out.errors.push(ChangeError::invalid(
-                        index,
-                        entity_type,
-                        Some(key),
-                        e.to_string(),
-                    ));
-                    return None;
-                }
-            },
-            Some(_) => {
-                out.errors.push(ChangeError::invalid(
-                    index,
-                    entity_type,
-                    Some(key),
-                    "must be an RFC 3339 date-time string",
-                ));
-                return None;
-            }
-        }
-    }
+    // The record's own metadata fields are server-managed: a value the server cannot read as
+    // an edit time (RFC 3339, or Unix milliseconds as the seeds' clients send) is ignored.
+    let client_edit_time =
+        ["updatedAt", "last_updated"]
+            .iter()
+            .find_map(|key| match data.get(*key)? {
+                Value::String(s) => Timestamp::parse_rfc3339(s).ok(),
+                Value::Number(n) => n.as_i64().map(Timestamp::from_millis),
+                _ => None,
+            });
     let marked_deleted = ["deleted", "isDeleted"]
         .iter()
         .any(|k| data.get(*k) == Some(&Value::Bool(true)));
@@ -462,6 +442,15 @@ impl Registry {
                 });
                 continue;
             };
+            if change.op == ChangeOp::Delete && change.id.is_none() {
+                errors.push(ChangeError::invalid(
+                    change.index,
+                    ty.name.as_str(),
+                    Some("id"),
+                    "a delete needs the UUID of the record to delete",
+                ));
+                continue;
+            }
             match ty.normalize(change.data, limits) {
                 Ok(data) => {
                     let op = match (&ty.deletion, change.op) {

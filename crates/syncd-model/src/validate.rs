@@ -184,7 +184,8 @@ pub(crate) fn check_value(
             {
                 return fail(format!("must be one of: {}", allowed.join(", ")));
             }
-            if schema.format == Some(StringFormat::Email) && !looks_like_email(s) {
+            // An empty string is how many apps say "no email".
+            if schema.format == Some(StringFormat::Email) && !s.is_empty() && !looks_like_email(s) {
                 fail("not an email address".to_owned());
             }
         }

@@ -192,7 +192,6 @@ mod builtin_end_user {
             "john doe@example.com",
             "john@example..com",
             "a@b@example.com",
-            "",
         ] {
             let error = only_error(&ty, json!({ "name": "John", "email": bad }));
             assert_eq!(
@@ -204,6 +203,12 @@ mod builtin_end_user {
         let error = only_error(&ty, json!({ "name": "John", "email": 7 }));
         assert_eq!(error.field, "email");
         assert_eq!(error.message, "must be a string, got a number");
+    }
+
+    #[test]
+    fn an_empty_email_means_no_email_and_is_accepted() {
+        let data = accepted(&end_user(), json!({ "name": "John", "email": "" }));
+        assert_eq!(data["email"], json!(""));
     }
 
     #[test]
@@ -1267,24 +1272,47 @@ mod push_shapes {
     }
 
     #[test]
-    fn a_map_form_edit_time_that_is_not_rfc_3339_is_refused() {
-        for (field, bad) in [
+    fn a_map_form_edit_time_the_server_cannot_read_is_ignored_not_refused() {
+        for (field, unreadable) in [
             ("updatedAt", json!("yesterday")),
-            ("updatedAt", json!(1_704_103_200_000_i64)),
             ("last_updated", json!("2024-01-01")),
             ("last_updated", json!({})),
         ] {
             let body = parsed(
-                json!({ "changes": { "end_user": [ { "name": "a", field: bad.clone() } ] } }),
+                json!({ "changes": { "end_user": [ { "name": "a", field: unreadable.clone() } ] } }),
             );
-            assert!(body.changes.is_empty(), "{field} {bad}");
-            assert_eq!(body.errors[0].field.as_deref(), Some(field));
             assert!(
-                body.errors[0].message.contains("RFC 3339"),
-                "{}",
-                body.errors[0].message
+                body.errors.is_empty(),
+                "{field} {unreadable}: {:?}",
+                body.errors
+            );
+            assert_eq!(
+                body.changes[0].client_edit_time, None,
+                "{field} {unreadable}"
             );
         }
+    }
+
+    #[test]
+    fn a_map_form_edit_time_in_unix_milliseconds_is_read() {
+        let body = parsed(
+            json!({ "changes": { "end_user": [ { "name": "a", "last_updated": 1_704_103_200_000_i64 } ] } }),
+        );
+        assert_eq!(
+            body.changes[0].client_edit_time,
+            Some(Timestamp::from_millis(1_704_103_200_000))
+        );
+    }
+
+    #[test]
+    fn a_delete_without_a_record_id_is_refused_naming_the_id() {
+        let body = parsed(json!({ "table": "end_user", "operation": "delete", "data": {} }));
+        let errors = Registry::builtin()
+            .prepare(body.changes, body.errors, &limits())
+            .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field.as_deref(), Some("id"));
+        assert_eq!(errors[0].kind, ChangeErrorKind::Invalid);
     }
 
     // --- single-operation form --------------------------------------------------------------
