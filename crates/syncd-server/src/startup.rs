@@ -160,11 +160,13 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         settings: Arc::new(settings.clone()),
     });
     let app_state = state.clone();
+    let openapi = crate::openapi::document(state.engine.registry());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(from_fn(telemetry::track_requests))
             .wrap(TracingLogger::default())
+            .service(docs_page(&openapi))
             .configure(configure)
     })
     .disable_signals()
@@ -186,6 +188,12 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     })
 }
 
+/// `GET /openapi.json` and the Swagger UI at `/docs/`, with every asset inside the binary.
+fn docs_page(openapi: &serde_json::Value) -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .external_url_unchecked("/openapi.json", openapi.clone())
+}
+
 /// Every route of the API. Public so an embedding service can mount syncd in its own app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let resource =
@@ -194,6 +202,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/readyz").route(web::get().to(ops::readyz)))
         .service(resource("/metrics").route(web::get().to(ops::metrics)))
         .service(resource("/ws").route(web::get().to(ws::upgrade)))
+        .service(resource("/docs").route(web::get().to(ops::docs_redirect)))
         .service(
             web::scope("/api/client/sync")
                 .service(resource("/ws").route(web::get().to(ws::upgrade)))
@@ -250,7 +259,7 @@ impl Application {
             loop {
                 tick.tick().await;
                 state.limiter.shrink();
-                if minutes % 60 == 0 {
+                if minutes.is_multiple_of(60) {
                     match state.engine.purge().await {
                         Ok(stats) => {
                             tracing::debug!(?stats, "purged expired idempotency keys and versions")

@@ -23,3 +23,10 @@ pub async fn metrics() -> HttpResponse {
         .content_type("text/plain; version=0.0.4")
         .body(crate::telemetry::render_metrics())
 }
+
+/// `/docs` without the slash: the page's assets are relative to `/docs/`.
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
