@@ -1,0 +1,15 @@
+//! syncd end to end: a real server on port 0, real HTTP, SQLite always and PostgreSQL when
+//! `SYNCD_TEST_DATABASE_URL` is set. One module per feature; every test body runs on both
+//! backends (`<test>::on_sqlite`, `<test>::on_postgres`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod atomicity;
+mod auth;
+mod bad_input;
+mod conflicts;
+mod idempotency;
+mod isolation;
+mod pending;
+mod pull;
+mod push;
+mod round_trips;

@@ -1,0 +1,114 @@
+//! No per-record database round trip on the push path: a push costs a fixed number of SQL
+//! statements whatever its size (counted by the store).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use syncd_e2e::*;
+
+/// Waits until the server's background work (the purge it runs at start) has stopped sending
+/// statements, so that what is counted next is the push alone.
+async fn quiesce(app: &TestApp) {
+    let mut last = app.statements();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = app.statements();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+    panic!("the server never stopped sending statements");
+}
+
+/// Statements the server sent while answering `make(k)`, the fewest over `tries` pushes: a
+/// background statement can only add to a count, never hide a per-record one.
+async fn statements_of(
+    app: &TestApp,
+    client: &Client,
+    tries: usize,
+    make: impl Fn(usize) -> Value,
+) -> u64 {
+    quiesce(app).await;
+    let mut fewest = u64::MAX;
+    for k in 0..tries {
+        let body = make(k);
+        let before = app.statements();
+        let res = client.push_ok(&body).await;
+        let after = app.statements();
+        assert!(res["results"].is_array(), "{res}");
+        fewest = fewest.min(after - before);
+    }
+    fewest
+}
+
+fn creates(n: usize) -> Value {
+    let changes: Vec<Value> = (0..n)
+        .map(|k| {
+            json!({ "entityType": "end_user", "op": "upsert",
+            "data": { "name": format!("user {k}"), "email": format!("u{k}@example.com") } })
+        })
+        .collect();
+    json!({ "changes": changes })
+}
+
+e2e! {
+    async fn a_100_record_push_costs_as_many_statements_as_a_1_record_push(backend) {
+        let app = TestApp::spawn(backend, |_| {}).await;
+        let app1 = app.client(&tenant(), "app-1");
+        // The tenant's first write may set up its clock; measure after it.
+        app1.push_ok(&creates(1)).await;
+
+        let one = statements_of(&app, &app1, 3, |_| creates(1)).await;
+        let hundred = statements_of(&app, &app1, 2, |_| creates(100)).await;
+        assert!(one > 0, "the store counts statements");
+        assert_eq!(hundred, one, "100 creates cost {hundred} statements, 1 create costs {one}");
+
+        // With references and an idempotency key too.
+        let user = app1.create_record("end_user", json!({ "name": "owner" })).await;
+        let with_refs = |n: usize, key: &str| {
+            let changes: Vec<Value> = (0..n)
+                .map(|k| json!({ "entityType": "interactions",
+                    "data": { "type": "call", "title": format!("c{k}"), "client_user_id": user["id"] } }))
+                .collect();
+            json!({ "pushId": key, "changes": changes })
+        };
+        let one = statements_of(&app, &app1, 3, |k| with_refs(1, &format!("one-{k}"))).await;
+        let hundred = statements_of(&app, &app1, 2, |k| with_refs(100, &format!("many-{k}"))).await;
+        assert_eq!(hundred, one, "100 referencing creates cost {hundred}, 1 costs {one}");
+    }
+}
+
+e2e! {
+    async fn a_100_update_push_costs_as_many_statements_as_a_1_update_push(backend) {
+        let app = TestApp::spawn(backend, |_| {}).await;
+        let app1 = app.client(&tenant(), "app-1");
+        let created = app1.push_ok(&creates(100)).await;
+        let ids: Vec<Value> = created["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        let versions = std::sync::Mutex::new(vec![1i64; ids.len()]);
+        // Updates the first `n` records from the versions they are at, with a fresh value.
+        let updates = |n: usize, tag: String| {
+            let mut versions = versions.lock().unwrap();
+            let changes: Vec<Value> = (0..n)
+                .map(|i| {
+                    let change = json!({ "entityType": "end_user", "op": "update", "id": ids[i],
+                        "baseVersion": versions[i], "data": { "phone": tag } });
+                    versions[i] += 1;
+                    change
+                })
+                .collect();
+            json!({ "changes": changes })
+        };
+        let one = statements_of(&app, &app1, 3, |k| updates(1, format!("one-{k}"))).await;
+        let hundred = statements_of(&app, &app1, 2, |k| updates(100, format!("many-{k}"))).await;
+        let (all, _) = app1.pull_all(None, 1000).await;
+        assert!(all.iter().all(|r| r["phone"] == json!("many-1")), "every update applied");
+        assert_eq!(all.iter().map(|r| r["version"].as_i64().unwrap()).sum::<i64>(), 100 * 3 + 3);
+        assert_eq!(hundred, one, "100 updates cost {hundred} statements, 1 update costs {one}");
+    }
+}
