@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use syncd_e2e::*;
 
 struct Scene {
+    tenant: String,
     app1: Client,
     app2: Client,
     id: String,
@@ -24,7 +25,12 @@ async fn two_apps_share_a_record(app: &TestApp) -> Scene {
     let id = r["id"].as_str().unwrap().to_owned();
     let (_, seen) = app2.get(&format!("/api/end_user/{id}")).await;
     assert_eq!(seen["data"]["version"], json!(1));
-    Scene { app1, app2, id }
+    Scene {
+        tenant: t,
+        app1,
+        app2,
+        id,
+    }
 }
 
 /// A list-form update of `id` from `base`, optionally with the client's edit time.
@@ -55,7 +61,7 @@ fn assert_outcome(res: &Value, status: &str, strategy: &str, version: i64) {
 e2e! {
     async fn server_wins_as_the_global_default_keeps_the_server_record(backend) {
         let app = TestApp::spawn(backend, |s| s.sync.default_strategy = "server-wins".into()).await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         let first = app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), None)).await;
         assert_outcome(&first, "updated", "server-wins", 2);
 
@@ -88,7 +94,7 @@ e2e! {
             s.sync.strategies.insert("end_user".into(), "client-wins".into());
         })
         .await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         app1.push_ok(&update(&id, 1, json!({ "phone": "111", "name": "Ann One" }), None)).await;
 
         let res = app2.push_ok(&update(&id, 1, json!({ "phone": "222" }), None)).await;
@@ -124,7 +130,7 @@ e2e! {
 e2e! {
     async fn last_write_wins_takes_the_later_edit_by_the_clients_clocks(backend) {
         let app = TestApp::spawn(backend, |s| s.sync.default_strategy = "last-write-wins".into()).await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         let res = app1
             .push_ok(&update(&id, 1, json!({ "phone": "111" }), Some(time_from_now(-60))))
             .await;
@@ -165,7 +171,7 @@ e2e! {
             s.sync.strategies.insert("end_user".into(), "merge".into());
         })
         .await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), None)).await;
 
         let res = app2.push_ok(&update(&id, 1, json!({ "name": "Ann B" }), None)).await;
@@ -188,7 +194,7 @@ e2e! {
     async fn field_merge_keeps_disjoint_concurrent_edits_from_two_apps(backend) {
         // field-merge is the default: no configuration.
         let app = TestApp::spawn(backend, |_| {}).await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         // Both apps push whole records: app 1 changed the phone, app 2 the email.
         let res = app1
             .push_ok(&json!({ "changes": { "end_user": [ { "id": id, "version": 1, "name": "Ann",
@@ -214,7 +220,7 @@ e2e! {
 e2e! {
     async fn field_merge_gives_a_field_both_apps_changed_to_the_later_edit(backend) {
         let app = TestApp::spawn(backend, |_| {}).await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), Some(time_from_now(-60)))).await;
 
         let res = app2
@@ -239,7 +245,7 @@ e2e! {
 e2e! {
     async fn manual_conflicts_are_listed_and_resolved_through_the_conflict_routes(backend) {
         let app = TestApp::spawn(backend, |s| s.sync.default_strategy = "manual".into()).await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), None)).await;
 
         let res = app2.push_ok(&update(&id, 1, json!({ "phone": "222" }), None)).await;
@@ -303,7 +309,7 @@ e2e! {
             s.sync.strategies.insert("interactions".into(), "client-wins".into());
         })
         .await;
-        let Scene { app1, app2, id } = two_apps_share_a_record(&app).await;
+        let Scene { app1, app2, id, .. } = two_apps_share_a_record(&app).await;
         let i = app1.create_record("interactions", json!({ "type": "call", "title": "t0" })).await;
         app1.push_ok(&json!({ "changes": [
             { "entityType": "end_user", "id": id, "baseVersion": 1, "data": { "phone": "111" } },
@@ -324,5 +330,48 @@ e2e! {
         assert_eq!(results[1]["status"], json!("conflict_resolved"), "{res}");
         assert_eq!(results[1]["version"], json!(3), "{res}");
         assert_eq!(res["data"][1]["title"], json!("t2"));
+    }
+}
+
+e2e! {
+    async fn a_conflict_names_the_client_by_token_claim_then_header_then_subject(backend) {
+        let app = TestApp::spawn(backend, |s| s.sync.default_strategy = "manual".into()).await;
+        let Scene { tenant, app1, id, .. } = two_apps_share_a_record(&app).await;
+        app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), None)).await;
+
+        let token = |sub: &str, client: Option<&str>| {
+            let mut c = claims(&tenant, sub);
+            if let Some(client) = client {
+                c["client_id"] = json!(client);
+            }
+            app.sign(&c)
+        };
+        let callers = [
+            // The token's client_id wins over the header.
+            app.client_with_token(token("user-a", Some("claim-app")))
+                .with_client_id_header("header-app"),
+            // Without the claim, the header names the client.
+            app.client_with_token(token("user-b", None)).with_client_id_header("header-app"),
+            // Without either, the subject does.
+            app.client_with_token(token("user-c", None)),
+        ];
+        for (k, caller) in callers.iter().enumerate() {
+            let res = caller
+                .push_ok(&update(&id, 1, json!({ "phone": format!("stale-{k}") }), None))
+                .await;
+            assert_eq!(res["results"][0]["status"], json!("conflict"), "{res}");
+        }
+        let (_, listed) = app1.conflicts("").await;
+        let clients: Vec<&Value> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["clientId"])
+            .collect();
+        assert_eq!(
+            clients,
+            vec![&json!("claim-app"), &json!("header-app"), &json!("user-c")],
+            "{listed}"
+        );
     }
 }

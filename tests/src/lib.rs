@@ -83,11 +83,19 @@ macro_rules! e2e {
                 if $crate::Backend::Postgres.is_available() {
                     body($crate::Backend::Postgres).await
                 } else {
-                    ::std::eprintln!("skipped: {} not set", $crate::POSTGRES_ENV);
+                    $crate::report_skip(concat!(module_path!(), "::on_postgres"));
                 }
             }
         }
     };
+}
+
+/// Says on the process's stderr, past the test harness's output capture, that a PostgreSQL
+/// test did not run: a skipped backend must never look like a silent pass.
+pub fn report_skip(test: &str) {
+    use std::io::Write;
+    let line = format!("skipped: {POSTGRES_ENV} not set ({test})\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// A database that exists for one test.
