@@ -193,7 +193,29 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                 now,
                 max_skew_ms: self.config.max_clock_skew_ms,
             };
-            let resolution = resolve(strategy.as_ref(), &ctx);
+            let mut resolution = resolve(strategy.as_ref(), &ctx);
+            // An app acknowledges a pending record (written through REST) by pushing it back:
+            // even identical data then stores `synced` as a new version.
+            if origin == Origin::Push
+                && change.op == ChangeOp::Upsert
+                && let (
+                    Some(s),
+                    Resolution::Keep {
+                        status: ResultStatus::Unchanged,
+                        ..
+                    },
+                ) = (server, &resolution)
+                && !s.deleted
+                && s.sync_status != status_after
+            {
+                resolution = Resolution::Write {
+                    patch: Map::new(),
+                    deleted: false,
+                    edited_at: s.edited_at,
+                    status: ResultStatus::Updated,
+                    conflicting_fields: Vec::new(),
+                };
+            }
 
             let server_view = server.map(|s| s.to_json(&ty));
             let conflict_log = |status: ConflictStatus, fields: &[String]| ConflictEntry {
