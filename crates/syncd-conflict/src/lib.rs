@@ -5,6 +5,7 @@
 //! stale changes; [`resolve`] handles everything that is not a conflict (creates, fresh bases,
 //! no-op changes) the same way for every strategy.
 
+mod lookup;
 mod strategies;
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use syncd_model::{ChangeOp, Timestamp, Version};
 
+use crate::lookup::FieldCursor;
 pub use strategies::{ClientWins, FieldMerge, LastWriteWins, Manual, Merge, ServerWins};
 
 /// The record as the server holds it now.
@@ -66,10 +68,11 @@ impl Context<'_> {
         let Some(server) = &self.server else {
             return Vec::new();
         };
+        let mut on_server = FieldCursor::new(server.data);
         self.incoming
             .data
             .iter()
-            .filter(|(k, v)| server.data.get(k.as_str()) != Some(v))
+            .filter(|(k, v)| on_server.get(k) != Some(*v))
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -156,6 +159,12 @@ pub trait ConflictStrategy: Send + Sync {
 /// a new id is created; a delete of a missing or deleted record and a change that alters
 /// nothing are `unchanged`; a change based on the current version is applied. Only real
 /// conflicts reach the strategy.
+///
+/// In order: no record + upsert → `Write` `created` (patch = the data as sent); no record +
+/// delete → `Keep` `unchanged`; delete of a tombstone → `unchanged`; upsert onto a live record
+/// whose every sent field already has that value → `unchanged`; base version (missing = 0) ≥
+/// server version → `Write` `updated` / `deleted` (an upsert onto a tombstone revives it);
+/// otherwise the strategy decides. docs/conflict-resolution.md has the full rules.
 pub fn resolve(strategy: &dyn ConflictStrategy, ctx: &Context<'_>) -> Resolution {
     let Some(server) = &ctx.server else {
         return match ctx.incoming.op {
@@ -199,7 +208,8 @@ fn fresh_status(op: ChangeOp) -> ResultStatus {
 
 /// Every field the client sent already has that value on the server.
 fn is_noop(server: &Map<String, Value>, patch: &Map<String, Value>) -> bool {
-    patch.iter().all(|(k, v)| server.get(k) == Some(v))
+    let mut on_server = FieldCursor::new(server);
+    patch.iter().all(|(k, v)| on_server.get(k) == Some(v))
 }
 
 /// Applies the client's change as sent: its fields over the server's, its delete, its revival
@@ -209,23 +219,48 @@ pub fn take_client(
     status: ResultStatus,
     conflicting_fields: Vec<String>,
 ) -> Resolution {
-    let patch = match &ctx.server {
-        Some(server) => ctx
-            .incoming
-            .data
-            .iter()
-            .filter(|(k, v)| server.data.get(k.as_str()) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        None => ctx.incoming.data.clone(),
-    };
     Resolution::Write {
-        patch,
+        patch: client_patch(ctx),
         deleted: ctx.incoming.op == ChangeOp::Delete,
         edited_at: ctx.client_time(),
         status,
         conflicting_fields,
     }
+}
+
+/// [`take_client`] as `conflict_resolved`, listing the fields the client overwrote: the
+/// fields it sent that differ from the server's (what [`Context::differing_fields`] returns),
+/// which are the patch's own fields, so nothing is looked up twice.
+pub(crate) fn take_client_over_server(ctx: &Context<'_>) -> Resolution {
+    let patch = client_patch(ctx);
+    let conflicting_fields = if ctx.server.is_some() {
+        patch.keys().cloned().collect()
+    } else {
+        Vec::new()
+    };
+    Resolution::Write {
+        patch,
+        deleted: ctx.incoming.op == ChangeOp::Delete,
+        edited_at: ctx.client_time(),
+        status: ResultStatus::ConflictResolved,
+        conflicting_fields,
+    }
+}
+
+/// The fields the client sent that differ from the server's (all of them for a create).
+fn client_patch(ctx: &Context<'_>) -> Map<String, Value> {
+    let Some(server) = &ctx.server else {
+        return ctx.incoming.data.clone();
+    };
+    let mut on_server = FieldCursor::new(server.data);
+    // Sized for every sent field: one allocation instead of growing step by step.
+    let mut patch = Map::with_capacity(ctx.incoming.data.len());
+    for (field, value) in ctx.incoming.data {
+        if on_server.get(field) != Some(value) {
+            patch.insert(field.clone(), value.clone());
+        }
+    }
+    patch
 }
 
 /// Keeps the server's state, reporting what the client disagreed on.

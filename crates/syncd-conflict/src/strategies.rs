@@ -3,7 +3,11 @@
 use serde_json::Map;
 use syncd_model::ChangeOp;
 
-use crate::{ConflictStrategy, Context, Resolution, ResultStatus, keep_server, take_client};
+use crate::lookup::FieldCursor;
+use crate::{
+    ConflictStrategy, Context, Resolution, ResultStatus, keep_server, take_client,
+    take_client_over_server,
+};
 
 /// Keeps the server record; the client's change is dropped.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +34,7 @@ impl ConflictStrategy for ClientWins {
     }
 
     fn resolve_conflict(&self, ctx: &Context<'_>) -> Resolution {
-        take_client(ctx, ResultStatus::ConflictResolved, ctx.differing_fields())
+        take_client_over_server(ctx)
     }
 }
 
@@ -45,9 +49,7 @@ impl ConflictStrategy for LastWriteWins {
 
     fn resolve_conflict(&self, ctx: &Context<'_>) -> Resolution {
         match &ctx.server {
-            Some(server) if ctx.client_time() > server.edited_at => {
-                take_client(ctx, ResultStatus::ConflictResolved, ctx.differing_fields())
-            }
+            Some(server) if ctx.client_time() > server.edited_at => take_client_over_server(ctx),
             _ => keep_server(ctx),
         }
     }
@@ -68,7 +70,7 @@ impl ConflictStrategy for Merge {
             Some(server) if server.deleted && ctx.incoming.op == ChangeOp::Upsert => {
                 keep_server(ctx)
             }
-            _ => take_client(ctx, ResultStatus::ConflictResolved, ctx.differing_fields()),
+            _ => take_client_over_server(ctx),
         }
     }
 }
@@ -107,13 +109,15 @@ impl ConflictStrategy for FieldMerge {
         let client_later = client_time > server.edited_at;
         let mut patch = Map::new();
         let mut conflicting = Vec::new();
+        let mut in_base = FieldCursor::new(base);
+        let mut on_server = FieldCursor::new(server.data);
         for (field, client_value) in ctx.incoming.data {
-            let base_value = base.get(field);
+            let base_value = in_base.get(field);
             if base_value == Some(client_value) {
                 // The client did not change it.
                 continue;
             }
-            let server_value = server.data.get(field);
+            let server_value = on_server.get(field);
             if server_value == Some(client_value) {
                 continue;
             }
