@@ -20,6 +20,8 @@ pub use syncd_server::{Settings, config};
 use syncd_store::Store;
 use uuid::Uuid;
 
+pub mod ws;
+
 /// The environment variable naming a PostgreSQL admin URL
 /// (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
 pub const POSTGRES_ENV: &str = "SYNCD_TEST_DATABASE_URL";
