@@ -6,10 +6,14 @@
 mod atomicity;
 mod auth;
 mod bad_input;
+mod config_types;
 mod conflicts;
+mod crud;
 mod idempotency;
 mod isolation;
+mod ops;
 mod pending;
+mod process;
 mod pull;
 mod push;
 mod round_trips;

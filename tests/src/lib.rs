@@ -20,6 +20,7 @@ pub use syncd_server::{Settings, config};
 use syncd_store::Store;
 use uuid::Uuid;
 
+pub mod process;
 pub mod ws;
 
 /// The environment variable naming a PostgreSQL admin URL
