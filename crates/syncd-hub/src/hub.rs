@@ -252,7 +252,7 @@ impl Hub {
             for conn in conns {
                 let mut st = conn.lock();
                 let cursor = Cursor::new(st.delivered);
-                if self.force_resync(&mut st, cursor, now) {
+                if self.force_resync(&mut st, cursor, 0, now) {
                     drop(st);
                     conn.notify.notify_one();
                 }
@@ -294,7 +294,10 @@ impl Hub {
             None => return,
         };
         let now = Timestamp::now();
-        let mut notifications: Vec<((bool, u64), Bytes)> = Vec::new();
+        // One encoding per (writer or not, selection of the event's types); a connection's
+        // selection is built in a reused buffer so the common case allocates nothing.
+        let mut notifications: Vec<(bool, Vec<bool>, Bytes)> = Vec::new();
+        let mut selected: Vec<bool> = Vec::with_capacity(event.counts.len());
         let mut updates: Vec<Option<Bytes>> = vec![None; event.records.len()];
         let statuses: Vec<Bytes> = event
             .status_updates
@@ -305,16 +308,21 @@ impl Hub {
         for conn in &conns {
             let mut st = conn.lock();
             let origin = conn.client == event.origin_client;
-            let mut mask = 0u64;
-            for (i, (ty, _)) in event.counts.iter().enumerate().take(64) {
-                if st.subscription.types.contains(ty) {
-                    mask |= 1 << i;
-                }
-            }
+            selected.clear();
+            selected.extend(
+                event
+                    .counts
+                    .iter()
+                    .map(|(ty, _)| st.subscription.types.contains(ty)),
+            );
+            let any_selected = selected.contains(&true);
             let mut woke = false;
-            if mask != 0 {
-                let message = match notifications.iter().find(|(k, _)| *k == (origin, mask)) {
-                    Some((_, m)) => m.clone(),
+            if any_selected {
+                let message = match notifications
+                    .iter()
+                    .find(|(o, s, _)| *o == origin && *s == selected)
+                {
+                    Some((_, _, m)) => m.clone(),
                     None => {
                         let kind = if origin {
                             NotificationKind::SyncComplete
@@ -327,20 +335,20 @@ impl Hub {
                                 .counts
                                 .iter()
                                 .enumerate()
-                                .filter(|(i, _)| mask & (1 << i) != 0)
+                                .filter(|(i, _)| selected[*i])
                                 .map(|(_, (t, n))| (t, *n)),
                             event.cursor,
                             Some(&event.origin_client),
                             now,
                         );
-                        notifications.push(((origin, mask), m.clone()));
+                        notifications.push((origin, selected.clone(), m.clone()));
                         m
                     }
                 };
                 woke |= self.enqueue(&mut st, message, Some(event.cursor.seq()), now);
             }
             if st.subscription.include_data {
-                if event.records.is_empty() && mask != 0 {
+                if event.records.is_empty() && any_selected {
                     wants_remote_data = true;
                 }
                 for (i, record) in event.records.iter().enumerate() {
@@ -435,14 +443,17 @@ impl Hub {
         }
         if st.queue.len() >= self.config.queue_capacity {
             let cursor = Cursor::new(st.delivered);
-            return self.force_resync(st, cursor, now);
+            // The message that did not fit is lost too.
+            return self.force_resync(st, cursor, 1, now);
         }
         st.queue.push_back((Outgoing::Message(message), cursor));
         self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
         true
     }
 
-    fn force_resync(&self, st: &mut ConnState, cursor: Cursor, now: Timestamp) -> bool {
+    /// Replaces the queue by one `resync_required`; `lost` messages beyond the queued ones were
+    /// dropped on the way in.
+    fn force_resync(&self, st: &mut ConnState, cursor: Cursor, lost: u64, now: Timestamp) -> bool {
         if st.resync_pending {
             return false;
         }
@@ -455,7 +466,7 @@ impl Hub {
         st.queue.clear();
         self.counters
             .dropped
-            .fetch_add(dropped + 1, Ordering::Relaxed);
+            .fetch_add(dropped + lost, Ordering::Relaxed);
         self.counters.resyncs.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("syncd_ws_resyncs_total").increment(1);
         st.queue.push_back((
