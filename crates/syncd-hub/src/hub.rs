@@ -184,10 +184,12 @@ impl Hub {
         readable: HashSet<EntityTypeName>,
         cursor: Cursor,
     ) -> Result<Connection, RegisterError> {
+        let mut tenants = self.write_tenants();
+        // Checked under the lock that `shutdown` also takes, so no connection can slip in after
+        // the close notices went out.
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(RegisterError::ShuttingDown);
         }
-        let mut tenants = self.write_tenants();
         let conns = tenants.entry(tenant.clone()).or_default();
         if conns.len() >= self.config.max_connections_per_tenant {
             return Err(RegisterError::TenantFull);
@@ -235,8 +237,9 @@ impl Hub {
 
     /// Tells every connection to close with 1001; new connections are refused.
     pub fn shutdown(&self) {
+        let tenants = self.write_tenants();
         self.shutting_down.store(true, Ordering::Release);
-        for conns in self.read_tenants().values() {
+        for conns in tenants.values() {
             for conn in conns {
                 conn.lock().queue.push_back((Outgoing::GoingAway, None));
                 conn.notify.notify_one();

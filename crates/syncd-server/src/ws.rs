@@ -171,7 +171,7 @@ impl Ws {
                         Some(Err(_)) => return End::Close(CloseCode::Protocol, "protocol error".into()),
                         Some(Ok(Message::Text(text))) => self.on_text(&text).await,
                         Some(Ok(Message::Binary(_))) => {
-                            self.error("bad_request", "binary frames are not supported; send JSON text").await
+                            self.bad_message("binary frames are not supported; send JSON text").await
                         }
                         Some(Ok(Message::Ping(payload))) => {
                             self.session.pong(&payload).await.map_err(|_| End::Gone)
@@ -198,12 +198,12 @@ impl Ws {
                     }
                 }
                 _ = pings.tick() => {
-                    if last_heard.elapsed() > DEAD_AFTER {
-                        return End::Close(CloseCode::Away, "no response to pings".into());
-                    }
                     if self.session.ping(b"").await.is_err() {
                         return End::Gone;
                     }
+                }
+                () = sleep_until(last_heard + DEAD_AFTER) => {
+                    return End::Close(CloseCode::Away, "no response to pings".into());
                 }
                 () = until(auth_deadline) => {
                     let _ = self.error("unauthorized", "authenticate within 10 seconds of connecting").await;
@@ -369,7 +369,12 @@ impl Ws {
         let explicit = client.is_some();
         let client =
             syncd_model::ClientId::parse(client.unwrap_or_else(|| identity.subject.to_string()))
-                .map_err(|_| End::Close(CloseCode::Policy, "invalid client id".into()))?;
+                .map_err(|_| {
+                    End::Close(
+                        CloseCode::Other(CLOSE_UNAUTHORIZED),
+                        "invalid client id".into(),
+                    )
+                })?;
         Ok(Principal {
             tenant: identity.tenant,
             subject: identity.subject,
