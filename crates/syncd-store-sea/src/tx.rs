@@ -1,0 +1,542 @@
+//! The write transaction: the tenant's lock, seq allocation, batched loads and batched writes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use syncd_model::{ClientId, Seq, TenantId, Version};
+use syncd_store::{
+    ConflictStatus, IdempotencyEntry, Loaded, RecordKey, Result, StoreError, WriteBatch, WriteTx,
+};
+use tokio::sync::OwnedMutexGuard;
+use uuid::Uuid;
+
+use crate::sql::chunks;
+use crate::{Inner, error, rows};
+
+pub(crate) struct SeaWriteTx {
+    // Field order matters: the transaction is dropped (its rollback queued) before the
+    // in-process write lock is released.
+    txn: Option<DatabaseTransaction>,
+    _write_lock: Option<OwnedMutexGuard<()>>,
+    inner: Arc<Inner>,
+    tenant: TenantId,
+    /// The committed head when the transaction began.
+    base: Seq,
+    /// The last seq allocated.
+    head: Seq,
+    /// The head as stored in `tenant_clocks` by this transaction.
+    stored_head: Seq,
+    /// A statement failed: the transaction may only be rolled back.
+    failed: bool,
+    /// Record rows written so far.
+    written: u64,
+}
+
+impl SeaWriteTx {
+    pub(crate) async fn begin(inner: Arc<Inner>, tenant: &TenantId) -> Result<Self> {
+        let write_lock = match inner.write_lock(tenant) {
+            Some(lock) => {
+                let waited =
+                    tokio::time::timeout(inner.write_lock_timeout, lock.lock_owned()).await;
+                match waited {
+                    Ok(guard) => Some(guard),
+                    Err(_) => {
+                        return Err(StoreError::Unavailable(
+                            "timed out waiting for the tenant's write lock".into(),
+                        ));
+                    }
+                }
+            }
+            None => None,
+        };
+        inner.count_statement();
+        let txn = if inner.dialect == crate::sql::Dialect::Sqlite {
+            // IMMEDIATE: take the database write lock now rather than upgrade a read lock
+            // later, which could fail with SQLITE_BUSY midway through the transaction.
+            inner
+                .db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+        } else {
+            inner.db.begin().await
+        }
+        .map_err(error::db)?;
+
+        // The clock row is the tenant's lock on PostgreSQL: the upsert locks it until the
+        // transaction ends, and a writer that waited for it reads the head its predecessor
+        // committed.
+        let mut q = inner.sql();
+        q.push("INSERT INTO tenant_clocks (tenant_id, head) VALUES (")
+            .bind(tenant.as_str())
+            .push(
+                ", 0) ON CONFLICT (tenant_id) DO UPDATE SET head = tenant_clocks.head \
+                 RETURNING head",
+            );
+        let row = inner
+            .query_one(&txn, q)
+            .await?
+            .ok_or_else(|| StoreError::Internal("the tenant clock returned no row".into()))?;
+        let head = Seq(row.try_get_by_index(0).map_err(error::db)?);
+        Ok(Self {
+            txn: Some(txn),
+            _write_lock: write_lock,
+            inner,
+            tenant: tenant.clone(),
+            base: head,
+            head,
+            stored_head: head,
+            failed: false,
+            written: 0,
+        })
+    }
+
+    fn txn(&self) -> Result<&DatabaseTransaction> {
+        if self.failed {
+            return Err(StoreError::Internal(
+                "the write transaction failed earlier and can only be rolled back".into(),
+            ));
+        }
+        self.txn
+            .as_ref()
+            .ok_or_else(|| StoreError::Internal("the write transaction is closed".into()))
+    }
+
+    /// Marks the transaction failed when `result` is an error.
+    fn track<T>(&mut self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    async fn load_inner(
+        &self,
+        keys: &[RecordKey],
+        versions: &[(RecordKey, Version)],
+    ) -> Result<Loaded> {
+        let txn = self.txn()?;
+        let inner = &*self.inner;
+        let records = if keys.is_empty() {
+            Vec::new()
+        } else {
+            inner.records_by_keys(txn, &self.tenant, keys).await?
+        };
+        let mut loaded_versions = Vec::new();
+        if !versions.is_empty() {
+            let mut wanted: Vec<&(RecordKey, Version)> = versions.iter().collect();
+            wanted.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            wanted.dedup();
+            let sizes = wanted
+                .iter()
+                .map(|(k, _)| 36 + k.entity_type.as_str().len());
+            for range in chunks(inner.dialect, inner.statement_bytes, 0, 4, sizes) {
+                let chunk = &wanted[range];
+                let mut q = inner.sql();
+                let t = q.param(self.tenant.as_str());
+                q.push("SELECT v.entity_type, v.id, v.version, ")
+                    .push(&inner.dialect.json_out("v.data"))
+                    .push(" FROM (VALUES ");
+                for (i, (key, version)) in chunk.iter().enumerate() {
+                    q.push(if i == 0 { "(" } else { ", (" })
+                        .bind(key.entity_type.as_str())
+                        .push(", ")
+                        .bind(key.id.as_uuid())
+                        .push(", ")
+                        .bind(version.0)
+                        .push(")");
+                }
+                q.push(") AS k JOIN record_versions v ON v.tenant_id = ")
+                    .ph(t)
+                    .push(
+                        " AND v.entity_type = k.column1 AND v.id = k.column2 \
+                         AND v.version = k.column3",
+                    );
+                for row in inner.query(txn, q).await? {
+                    loaded_versions.push(rows::version_data(&row)?);
+                }
+            }
+        }
+        Ok(Loaded {
+            records,
+            versions: loaded_versions,
+        })
+    }
+
+    async fn write_inner(&self, batch: &WriteBatch) -> Result<()> {
+        let txn = self.txn()?;
+        let inner = &*self.inner;
+        for write in &batch.records {
+            let seq = write.record.seq;
+            if seq <= self.base || seq > self.head {
+                return Err(StoreError::Internal(format!(
+                    "record {} carries seq {seq}, which this transaction did not allocate",
+                    write.record.id
+                )));
+            }
+        }
+        let data = batch
+            .records
+            .iter()
+            .map(|w| json_text(&w.record.data))
+            .collect::<Result<Vec<String>>>()?;
+
+        // Records: the latest state per key (a batch may write a record more than once; one
+        // statement cannot upsert the same row twice on PostgreSQL).
+        let mut last: HashMap<(&str, Uuid), usize> = HashMap::with_capacity(batch.records.len());
+        for (i, w) in batch.records.iter().enumerate() {
+            last.insert((w.record.entity_type.as_str(), w.record.id.as_uuid()), i);
+        }
+        let mut latest: Vec<usize> = last.into_values().collect();
+        latest.sort_unstable();
+        let sizes = latest.iter().map(|&i| {
+            let r = &batch.records[i].record;
+            100 + r.entity_type.as_str().len() + data[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 11, sizes) {
+            let chunk = &latest[range];
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            q.push(
+                "INSERT INTO records (tenant_id, entity_type, id, version, seq, data, deleted, \
+                 sync_status, created_at, updated_at, edited_at) VALUES ",
+            );
+            for (n, &i) in chunk.iter().enumerate() {
+                let r = &batch.records[i].record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind_json(data[i].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind(r.sync_status.as_str())
+                    .push(", ")
+                    .bind(r.created_at.as_millis())
+                    .push(", ")
+                    .bind(r.updated_at.as_millis())
+                    .push(", ")
+                    .bind(r.edited_at.as_millis())
+                    .push(")");
+            }
+            q.push(
+                " ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET \
+                 version = excluded.version, seq = excluded.seq, data = excluded.data, \
+                 deleted = excluded.deleted, sync_status = excluded.sync_status, \
+                 created_at = excluded.created_at, updated_at = excluded.updated_at, \
+                 edited_at = excluded.edited_at",
+            );
+            inner.execute(txn, q).await?;
+        }
+
+        // Version rows: every write, the current state included.
+        let changed = batch
+            .records
+            .iter()
+            .map(|w| json_text(&w.changed_fields))
+            .collect::<Result<Vec<String>>>()?;
+        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+            100 + w.record.entity_type.as_str().len() + data[i].len() + changed[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 12, sizes) {
+            let offset = range.start;
+            let chunk = &batch.records[range];
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            let client = q.param(batch.client_id.as_str());
+            let subject = q.param(batch.subject.as_str());
+            let at = q.param(batch.at.as_millis());
+            q.push(
+                "INSERT INTO record_versions (tenant_id, entity_type, id, version, seq, kind, \
+                 data, deleted, changed_fields, client_id, subject, at) VALUES ",
+            );
+            for (n, w) in chunk.iter().enumerate() {
+                let r = &w.record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind(w.kind.as_str())
+                    .push(", ")
+                    .bind_json(data[offset + n].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind_json(changed[offset + n].clone())
+                    .push(", ")
+                    .ph(client)
+                    .push(", ")
+                    .ph(subject)
+                    .push(", ")
+                    .ph(at)
+                    .push(")");
+            }
+            inner.execute(txn, q).await?;
+        }
+
+        let sizes = batch.conflicts.iter().map(|c| {
+            200 + c.strategy.len()
+                + c.client_id.as_str().len()
+                + c.subject.as_str().len()
+                + c.fields.iter().map(|f| f.len() + 3).sum::<usize>()
+                + json_len(&c.server_data)
+                + json_len(&c.client_data)
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 14, sizes) {
+            let chunk = &batch.conflicts[range];
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            q.push(
+                "INSERT INTO conflicts (tenant_id, id, entity_type, record_id, strategy, status, \
+                 server_version, server_data, client_data, fields, client_id, subject, \
+                 created_at, resolved_at) VALUES ",
+            );
+            for (n, c) in chunk.iter().enumerate() {
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(c.id)
+                    .push(", ")
+                    .bind(c.entity_type.as_str())
+                    .push(", ")
+                    .bind(c.record_id.as_uuid())
+                    .push(", ")
+                    .bind(c.strategy.as_str())
+                    .push(", ")
+                    .bind(c.status.as_str())
+                    .push(", ")
+                    .bind(c.server_version.0)
+                    .push(", ")
+                    .bind_json(c.server_data.to_string())
+                    .push(", ")
+                    .bind_json(c.client_data.to_string())
+                    .push(", ")
+                    .bind_json(json_text(&c.fields)?)
+                    .push(", ")
+                    .bind(c.client_id.as_str())
+                    .push(", ")
+                    .bind(c.subject.as_str())
+                    .push(", ")
+                    .bind(c.created_at.as_millis())
+                    .push(", ")
+                    .bind(c.resolved_at.map(|t| t.as_millis()))
+                    .push(")");
+            }
+            inner.execute(txn, q).await?;
+        }
+
+        if !batch.resolved_conflicts.is_empty() {
+            let mut ids = batch.resolved_conflicts.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut resolved = 0;
+            for range in chunks(
+                inner.dialect,
+                inner.statement_bytes,
+                3,
+                1,
+                ids.iter().map(|_| 20),
+            ) {
+                let chunk = &ids[range];
+                let mut q = inner.sql();
+                q.push("UPDATE conflicts SET status = ")
+                    .bind(ConflictStatus::Resolved.as_str())
+                    .push(", resolved_at = ")
+                    .bind(batch.at.as_millis())
+                    .push(" WHERE tenant_id = ")
+                    .bind(self.tenant.as_str())
+                    .push(" AND status = 'open' AND id IN ");
+                q.bind_list(chunk.iter().copied());
+                resolved += inner.execute(txn, q).await?;
+            }
+            // Two people resolving the same conflict: the second one loses.
+            if resolved != ids.len() as u64 {
+                return Err(StoreError::Conflict(
+                    "a conflict to resolve is not open (already resolved, or unknown)".into(),
+                ));
+            }
+        }
+
+        if let Some(entry) = &batch.idempotency {
+            // An expired entry that was not purged yet is replaced: the engine decided it no
+            // longer applies. Writers of a tenant are serialised, so nothing else races here.
+            let mut q = inner.sql();
+            q.push(
+                "INSERT INTO idempotency_keys (tenant_id, client_id, key, request_hash, \
+                 response, created_at) VALUES (",
+            )
+            .bind(self.tenant.as_str())
+            .push(", ")
+            .bind(entry.client_id.as_str())
+            .push(", ")
+            .bind(entry.key.as_str())
+            .push(", ")
+            .bind(entry.request_hash.as_str())
+            .push(", ")
+            .bind_json(entry.response.to_string())
+            .push(", ")
+            .bind(entry.created_at.as_millis())
+            .push(
+                ") ON CONFLICT (tenant_id, client_id, key) DO UPDATE SET \
+                 request_hash = excluded.request_hash, response = excluded.response, \
+                 created_at = excluded.created_at",
+            );
+            inner.execute(txn, q).await?;
+        }
+
+        if let Some(audit) = &batch.audit {
+            let mut q = inner.sql();
+            q.push(
+                "INSERT INTO push_audit (tenant_id, id, client_id, subject, changes, created, \
+                 updated, deleted, unchanged, conflicts, seq_first, seq_last, at) VALUES (",
+            )
+            .bind(self.tenant.as_str())
+            .push(", ")
+            .bind(Uuid::now_v7())
+            .push(", ")
+            .bind(audit.client_id.as_str())
+            .push(", ")
+            .bind(audit.subject.as_str())
+            .push(", ")
+            .bind(i64::from(audit.changes))
+            .push(", ")
+            .bind(i64::from(audit.created))
+            .push(", ")
+            .bind(i64::from(audit.updated))
+            .push(", ")
+            .bind(i64::from(audit.deleted))
+            .push(", ")
+            .bind(i64::from(audit.unchanged))
+            .push(", ")
+            .bind(i64::from(audit.conflicts))
+            .push(", ")
+            .bind(audit.seq_range.map(|(first, _)| first.0))
+            .push(", ")
+            .bind(audit.seq_range.map(|(_, last)| last.0))
+            .push(", ")
+            .bind(audit.at.as_millis())
+            .push(")");
+            inner.execute(txn, q).await?;
+        }
+
+        if self.head != self.stored_head {
+            let mut q = inner.sql();
+            q.push("UPDATE tenant_clocks SET head = ")
+                .bind(self.head.0)
+                .push(" WHERE tenant_id = ")
+                .bind(self.tenant.as_str());
+            inner.execute(txn, q).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A cheap upper estimate of a JSON value's encoded size.
+fn json_len(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => 24,
+        serde_json::Value::String(s) => s.len() + 2,
+        serde_json::Value::Array(items) => 2 + items.iter().map(|v| json_len(v) + 1).sum::<usize>(),
+        serde_json::Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() + 4 + json_len(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Internal(format!("unencodable JSON: {e}")))
+}
+
+#[async_trait]
+impl WriteTx for SeaWriteTx {
+    fn head(&self) -> Seq {
+        self.head
+    }
+
+    fn next_seq(&mut self) -> Seq {
+        self.head = self.head.next();
+        self.head
+    }
+
+    async fn idempotency(
+        &mut self,
+        client: &ClientId,
+        key: &str,
+    ) -> Result<Option<IdempotencyEntry>> {
+        let result = match self.txn() {
+            Ok(txn) => {
+                self.inner
+                    .idempotency_entry(txn, &self.tenant, client, key)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.track(result)
+    }
+
+    async fn load(
+        &mut self,
+        keys: &[RecordKey],
+        versions: &[(RecordKey, Version)],
+    ) -> Result<Loaded> {
+        let result = self.load_inner(keys, versions).await;
+        self.track(result)
+    }
+
+    async fn write(&mut self, batch: WriteBatch) -> Result<()> {
+        let result = self.write_inner(&batch).await;
+        if result.is_ok() {
+            self.stored_head = self.head;
+            self.written += batch.records.len() as u64;
+        }
+        self.track(result)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let Some(txn) = self.txn.take() else {
+            return Err(StoreError::Internal(
+                "the write transaction is closed".into(),
+            ));
+        };
+        self.inner.count_statement();
+        if self.failed {
+            txn.rollback().await.map_err(error::db)?;
+            return Err(StoreError::Internal(
+                "a statement of the write transaction failed; it was rolled back".into(),
+            ));
+        }
+        txn.commit().await.map_err(error::db)?;
+        self.inner.note_written(self.written);
+        Ok(())
+    }
+
+    async fn rollback(mut self: Box<Self>) -> Result<()> {
+        let Some(txn) = self.txn.take() else {
+            return Ok(());
+        };
+        self.inner.count_statement();
+        txn.rollback().await.map_err(error::db)
+    }
+}
