@@ -22,11 +22,9 @@ impl MigrationTrait for Migration {
                             .text()
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::Response)
-                            .json_binary()
-                            .not_null(),
-                    )
+                    // Text, not jsonb: a replay must return the first response byte for
+                    // byte, and jsonb does not keep key order.
+                    .col(ColumnDef::new(IdempotencyKeys::Response).text().not_null())
                     .col(
                         ColumnDef::new(IdempotencyKeys::CreatedAt)
                             .big_integer()

@@ -1,5 +1,10 @@
 //! No per-record database round trip on the push path: a push costs a fixed number of SQL
-//! statements whatever its size (counted by the store).
+//! statements whatever its number of records (counted by the store).
+//!
+//! On PostgreSQL connections that may use TLS, the store splits statements at about 12 KiB of
+//! values (sqlx 0.9 leaves Nagle's algorithm on, and a TLS write larger than one record stalls
+//! for the peer's delayed ACK). That adds a statement per 12 KiB and table, never one per
+//! record: a 100-record push of two short fields is a little over 12 KiB per table.
 
 use std::time::Duration;
 
@@ -42,6 +47,21 @@ async fn statements_of(
     fewest
 }
 
+/// SQLite: exactly the same count. PostgreSQL: a few more statements for the size split
+/// described above (records, versions, the load of referenced records and the stored response
+/// each cross 12 KiB once at this size) — a hundred records, not a hundred statements.
+fn assert_fixed_cost(backend: Backend, one: u64, hundred: u64, what: &str) {
+    let slack = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 4,
+    };
+    assert!(
+        hundred >= one && hundred <= one + slack,
+        "100 {what} cost {hundred} statements, 1 costs {one} (allowed: {one}..={})",
+        one + slack
+    );
+}
+
 fn creates(n: usize) -> Value {
     let changes: Vec<Value> = (0..n)
         .map(|k| {
@@ -62,7 +82,7 @@ e2e! {
         let one = statements_of(&app, &app1, 3, |_| creates(1)).await;
         let hundred = statements_of(&app, &app1, 2, |_| creates(100)).await;
         assert!(one > 0, "the store counts statements");
-        assert_eq!(hundred, one, "100 creates cost {hundred} statements, 1 create costs {one}");
+        assert_fixed_cost(backend, one, hundred, "creates");
 
         // With references and an idempotency key too.
         let user = app1.create_record("end_user", json!({ "name": "owner" })).await;
@@ -75,7 +95,7 @@ e2e! {
         };
         let one = statements_of(&app, &app1, 3, |k| with_refs(1, &format!("one-{k}"))).await;
         let hundred = statements_of(&app, &app1, 2, |k| with_refs(100, &format!("many-{k}"))).await;
-        assert_eq!(hundred, one, "100 referencing creates cost {hundred}, 1 costs {one}");
+        assert_fixed_cost(backend, one, hundred, "referencing creates");
     }
 }
 
@@ -109,6 +129,6 @@ e2e! {
         let (all, _) = app1.pull_all(None, 1000).await;
         assert!(all.iter().all(|r| r["phone"] == json!("many-1")), "every update applied");
         assert_eq!(all.iter().map(|r| r["version"].as_i64().unwrap()).sum::<i64>(), 100 * 3 + 3);
-        assert_eq!(hundred, one, "100 updates cost {hundred} statements, 1 update costs {one}");
+        assert_fixed_cost(backend, one, hundred, "updates");
     }
 }

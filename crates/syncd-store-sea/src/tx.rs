@@ -392,7 +392,7 @@ impl SeaWriteTx {
             .push(", ")
             .bind(entry.request_hash.as_str())
             .push(", ")
-            .bind_json(entry.response.to_string())
+            .bind(entry.response.to_string())
             .push(", ")
             .bind(entry.created_at.as_millis())
             .push(

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Benchmarks (`just bench`): builds release binaries, runs syncd on SQLite and on PostgreSQL, drives
+# each with syncd-loadgen, then runs the CouchDB-protocol peer (pouchdb-server) on the same machine
+# in the same run. Everything listens on 127.0.0.1, every step has a time limit, and every process
+# and temporary database is removed at the end.
+#
+#   bash scripts/bench.sh                 # everything
+#   BACKENDS=sqlite bash scripts/bench.sh # one backend
+#   PEER=0 bash scripts/bench.sh          # without the peer
+#
+# Results: target/bench/<backend>-<scenario>.json and a summary on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+PEER=${PEER:-1}
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PEER_DIR=${PEER_DIR:-../shared/peers/pouchdb}
+OUT=target/bench
+mkdir -p "$OUT"
+
+cargo build --release -p syncd -p syncd-loadgen
+SYNCD=$PWD/target/release/syncd
+LOADGEN=$PWD/target/release/syncd-loadgen
+SECRET="bench-$(date +%s)-$RANDOM"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+SERVER_PID=""
+WORKDIR=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$WORKDIR" ]; then rm -rf "$WORKDIR"; fi
+}
+trap cleanup EXIT
+
+start_server() { # url
+  WORKDIR=$(mktemp -d)
+  PORT=$(free_port)
+  cat > "$WORKDIR/syncd.toml" <<TOML
+log = "warn"
+[server]
+bind = "127.0.0.1:$PORT"
+[limits]
+# The load generator is one tenant hammering from one machine; the per-subject rate limit
+# would measure the limiter, not the server.
+requests_per_second = 1000000
+burst = 1000000
+ws_connections_per_tenant = 20000
+TOML
+  (cd "$WORKDIR" && SYNCD_DATABASE_URL="$1" SYNCD_JWT_SECRET="$SECRET" exec "$SYNCD" --config syncd.toml serve >"$WORKDIR/server.log" 2>&1) &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "syncd did not become ready; its log:" >&2
+  cat "$WORKDIR/server.log" >&2
+  return 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+  rm -rf "$WORKDIR"
+  WORKDIR=""
+}
+
+loadgen() { # backend scenario args...
+  local backend=$1 name=$2
+  shift 2
+  echo "--- $backend: $name"
+  timeout 900 "$LOADGEN" --url "http://127.0.0.1:$PORT" --secret "$SECRET" --json "$OUT/$backend-$name.json" "$@"
+}
+
+run_backend() { # name url
+  local backend=$1
+  start_server "$2"
+  loadgen "$backend" push-1app push --apps 1 --batches 100 --batch-size 100
+  loadgen "$backend" push-4apps push --apps 4 --batches 50 --batch-size 100
+  loadgen "$backend" pull-10k pull --records 10000 --page 10000
+  loadgen "$backend" pull-100k pull --records 100000 --page 10000
+  loadgen "$backend" notify notify --trials 200
+  loadgen "$backend" fanout-100 fanout --listeners 100 --rounds 10
+  loadgen "$backend" fanout-1000 fanout --listeners 1000 --rounds 10
+  loadgen "$backend" idle idle --connections 10000 --server-pid "$SERVER_PID"
+  stop_server
+}
+
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite)
+      dir=$(mktemp -d)
+      run_backend sqlite "sqlite://$dir/bench.db?mode=rwc"
+      rm -rf "$dir"
+      ;;
+    postgres)
+      db="syncd_bench_$(date +%s)_$RANDOM"
+      psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
+      run_backend postgres "${PG_ADMIN_URL%/*}/$db"
+      psql -q "$PG_ADMIN_URL" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+      ;;
+    *) echo "unknown backend $backend" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$PEER" = 1 ]; then
+  if [ -x "$PEER_DIR/run.sh" ]; then
+    echo "--- peer: pouchdb-server (LevelDB)"
+    (cd "$PEER_DIR" && MODES=leveldb timeout 900 ./run.sh) || echo "the peer run failed" >&2
+  else
+    echo "--- peer: $PEER_DIR/run.sh not found; skipped" >&2
+  fi
+fi
