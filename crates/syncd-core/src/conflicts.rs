@@ -108,7 +108,12 @@ impl<S: Store> SyncEngine<S> {
                 None,
                 None,
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // Someone resolved it between the read above and this write.
+                SyncError::Internal(syncd_store::StoreError::Conflict(_)) => not_found(),
+                other => other,
+            })?;
         match result {
             WriteResult::Written(mut w) => Ok(w.outcomes.pop().map_or(Value::Null, |o| o.data)),
             WriteResult::Replayed(body) => Ok(body),

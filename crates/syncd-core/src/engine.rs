@@ -136,6 +136,13 @@ impl<S: Store> SyncEngine<S> {
         Ok(self.store.ping().await?)
     }
 
+    /// An idempotency entry younger than the key lifetime (24 h by default). Older entries are
+    /// ignored even before the purge removes them; the new push then replaces them.
+    pub(crate) fn idempotency_live(&self, entry: &syncd_store::IdempotencyEntry) -> bool {
+        let cutoff = syncd_model::Timestamp::now().plus_millis(-self.config.idempotency_ttl_ms);
+        entry.created_at > cutoff
+    }
+
     /// Forgets idempotency keys past their time and versions past the history window.
     pub async fn purge(&self) -> Result<syncd_store::PurgeStats> {
         let now = syncd_model::Timestamp::now();

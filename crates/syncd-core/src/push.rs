@@ -75,7 +75,12 @@ impl<S: Store> SyncEngine<S> {
                     "the idempotency key must be 1 to 255 characters",
                 ));
             }
-            if let Some(entry) = self.store.idempotency(&p.tenant, &client, key).await? {
+            if let Some(entry) = self
+                .store
+                .idempotency(&p.tenant, &client, key)
+                .await?
+                .filter(|e| self.idempotency_live(e))
+            {
                 return if entry.request_hash == request_hash {
                     metrics::counter!("syncd_push_replays_total").increment(1);
                     Ok(PushOutcome {

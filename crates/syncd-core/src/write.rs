@@ -102,7 +102,10 @@ impl<S: syncd_store::Store> SyncEngine<S> {
         let now = Timestamp::now();
         let mut tx = self.store.begin_write(&p.tenant).await?;
         if let Some(idem) = idempotency
-            && let Some(entry) = tx.idempotency(client, &idem.key).await?
+            && let Some(entry) = tx
+                .idempotency(client, &idem.key)
+                .await?
+                .filter(|e| self.idempotency_live(e))
         {
             // Nothing was written; dropping the transaction releases the lock.
             drop(tx);
