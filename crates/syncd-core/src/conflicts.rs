@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use syncd_model::{ChangeOp, RawChange};
 use syncd_store::{ConflictEntry, ConflictStatus, Store};
@@ -55,7 +56,12 @@ impl<S: Store> SyncEngine<S> {
     /// Applies the chosen record as a normal write (new version, new seq, notifications) and
     /// closes the conflict. Returns the record as stored.
     #[tracing::instrument(skip_all, fields(tenant = %p.tenant, client = %p.client), err(level = "debug"))]
-    pub async fn resolve_conflict(&self, p: &Principal, id: &str, body: &Value) -> Result<Value> {
+    pub async fn resolve_conflict(
+        &self,
+        p: &Principal,
+        id: &str,
+        body: &Value,
+    ) -> Result<Arc<RawValue>> {
         let not_found = || SyncError::NotFound(format!("no open conflict {id}"));
         let conflict_id = Uuid::try_parse(id).map_err(|_| not_found())?;
         let conflict = self
@@ -115,8 +121,12 @@ impl<S: Store> SyncEngine<S> {
                 other => other,
             })?;
         match result {
-            WriteResult::Written(mut w) => Ok(w.outcomes.pop().map_or(Value::Null, |o| o.data)),
-            WriteResult::Replayed(body) => Ok(body),
+            WriteResult::Written(mut w) => w
+                .outcomes
+                .pop()
+                .map(|o| o.data)
+                .ok_or_else(|| SyncError::bad_request("nothing to apply")),
+            WriteResult::Replayed(_) => Err(SyncError::bad_request("nothing to apply")),
         }
     }
 }

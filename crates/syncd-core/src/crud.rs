@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use syncd_model::{
     ChangeError, ChangeOp, Cursor, EntityType, FieldType, RawChange, Record, RecordId, Seq,
@@ -54,9 +55,22 @@ impl Serialize for ListResponse {
 }
 
 /// What a CRUD write returns as `data`: one record for an object body, a list for an array.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialises as that `data`.
+#[derive(Debug, Clone)]
 pub struct CrudWrite {
-    pub data: Value,
+    /// The records as stored, in request order.
+    pub records: Vec<Arc<RawValue>>,
+    /// The request body was an array.
+    pub many: bool,
+}
+
+impl Serialize for CrudWrite {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match (self.many, self.records.first()) {
+            (false, Some(one)) => one.serialize(s),
+            _ => self.records.serialize(s),
+        }
+    }
 }
 
 impl<S: Store> SyncEngine<S> {
@@ -335,13 +349,10 @@ impl<S: Store> SyncEngine<S> {
                 "a CRUD write was answered as a replay".into(),
             )));
         };
-        let mut data: Vec<Value> = written.outcomes.into_iter().map(|o| o.data).collect();
-        let data = if many {
-            Value::Array(data)
-        } else {
-            data.pop().unwrap_or(Value::Null)
-        };
-        Ok(CrudWrite { data })
+        Ok(CrudWrite {
+            records: written.outcomes.into_iter().map(|o| o.data).collect(),
+            many,
+        })
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use syncd_model::{
@@ -19,8 +20,9 @@ use crate::write::{Idempotency, Origin, Outcome, PlannedChange, WriteResult, che
 /// What a push answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushOutcome {
-    /// The response body: `success`, `data`, `results`, `cursor`, `syncTimestamp`.
-    pub body: Value,
+    /// The response body as JSON text: `success`, `data`, `results`, `cursor`,
+    /// `syncTimestamp`. A replay returns the first response byte for byte.
+    pub body: String,
     /// True when the idempotency key had been seen: nothing was applied this time.
     pub replayed: bool,
 }
@@ -42,7 +44,7 @@ struct PushResult<'a> {
 #[serde(rename_all = "camelCase")]
 struct PushBodyView<'a> {
     success: bool,
-    data: Vec<&'a Value>,
+    data: Vec<&'a RawValue>,
     results: Vec<PushResult<'a>>,
     cursor: Cursor,
     sync_timestamp: Timestamp,
@@ -205,10 +207,10 @@ impl<S: Store> SyncEngine<S> {
         }
     }
 
-    fn push_body(&self, outcomes: &[Outcome], cursor: Cursor, at: Timestamp) -> Value {
+    fn push_body(&self, outcomes: &[Outcome], cursor: Cursor, at: Timestamp) -> String {
         let view = PushBodyView {
             success: true,
-            data: outcomes.iter().map(|o| &o.data).collect(),
+            data: outcomes.iter().map(|o| &*o.data).collect(),
             results: outcomes
                 .iter()
                 .map(|o| PushResult {
@@ -226,7 +228,8 @@ impl<S: Store> SyncEngine<S> {
             cursor,
             sync_timestamp: at,
         };
-        serde_json::to_value(view).unwrap_or(Value::Null)
+        // Serialising strings, numbers and raw JSON into a String cannot fail.
+        serde_json::to_string(&view).unwrap_or_default()
     }
 
     /// The checks the write path makes under the lock (required fields of creates,

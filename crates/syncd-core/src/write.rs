@@ -4,11 +4,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use syncd_conflict::{Context, Incoming, Resolution, ResultStatus, ServerState, resolve};
 use syncd_model::{
     ChangeError, ChangeEvent, ChangeOp, ClientId, Cursor, DeletionRule, EntityType, EntityTypeName,
     Record, RecordAction, RecordChange, RecordId, StatusUpdate, SyncStatus, Timestamp, Version,
+    raw,
 };
 use syncd_store::{
     ConflictEntry, ConflictStatus, IdempotencyEntry, PushAudit, RecordKey, RecordWrite, WriteBatch,
@@ -60,8 +62,8 @@ pub(crate) struct Outcome {
     pub status: ResultStatus,
     pub version: Version,
     pub conflicting_fields: Vec<String>,
-    /// The server's copy after the change, as clients see it.
-    pub data: Value,
+    /// The server's copy after the change, as clients see it (rendered once).
+    pub data: Arc<RawValue>,
 }
 
 pub(crate) struct Written {
@@ -69,13 +71,13 @@ pub(crate) struct Written {
     pub cursor: Cursor,
     pub at: Timestamp,
     /// The response a push stored with its idempotency key.
-    pub body: Option<Value>,
+    pub body: Option<String>,
 }
 
 pub(crate) enum WriteResult {
     Written(Written),
     /// The idempotency key was seen before with the same body: its stored response.
-    Replayed(Value),
+    Replayed(String),
 }
 
 pub(crate) struct Idempotency {
@@ -84,8 +86,8 @@ pub(crate) struct Idempotency {
 }
 
 /// Builds the stored/returned body of a push from its outcomes, under the lock, so the
-/// idempotency entry holds exactly what the client gets.
-pub(crate) type BodyBuilder<'a> = &'a (dyn Fn(&[Outcome], Cursor, Timestamp) -> Value + Sync);
+/// idempotency entry holds exactly the bytes the client gets.
+pub(crate) type BodyBuilder<'a> = &'a (dyn Fn(&[Outcome], Cursor, Timestamp) -> String + Sync);
 
 impl<S: syncd_store::Store> SyncEngine<S> {
     /// Applies `changes` in one transaction. Every problem found under the lock (required
@@ -112,7 +114,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
             return replay(entry, idem);
         }
 
-        let (keys, versions) = keys_to_load(&changes, origin);
+        let (keys, versions, reused) = keys_to_load(&changes, origin);
         let loaded = tx.load(&keys, &versions).await?;
         let mut current: HashMap<RecordKey, Record> = loaded
             .records
@@ -179,24 +181,40 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                 Origin::Crud(_) | Origin::Resolve(_) => server.map(|s| s.version),
             };
             let strategy = self.strategy(&ty)?;
-            let ctx = Context {
-                server: server.map(|s| ServerState {
-                    data: &s.data,
-                    version: s.version,
-                    edited_at: s.edited_at,
-                    deleted: s.deleted,
-                }),
-                base: base_version.and_then(|b| bases.get(&(key.clone(), b))),
-                incoming: Incoming {
-                    op: change.op,
-                    data: &incoming,
-                    base_version,
-                    edited_at: change.client_edit_time,
-                },
-                now,
-                max_skew_ms: self.config.max_clock_skew_ms,
+            let mut resolution = if creating {
+                // A new id is created the same way whatever the strategy; taking the data
+                // instead of copying it keeps the common case cheap.
+                Resolution::Write {
+                    patch: std::mem::take(&mut incoming),
+                    deleted: false,
+                    edited_at: client_time(
+                        change.client_edit_time,
+                        now,
+                        self.config.max_clock_skew_ms,
+                    ),
+                    status: ResultStatus::Created,
+                    conflicting_fields: Vec::new(),
+                }
+            } else {
+                let ctx = Context {
+                    server: server.map(|s| ServerState {
+                        data: &s.data,
+                        version: s.version,
+                        edited_at: s.edited_at,
+                        deleted: s.deleted,
+                    }),
+                    base: base_version.and_then(|b| bases.get(&(key.clone(), b))),
+                    incoming: Incoming {
+                        op: change.op,
+                        data: &incoming,
+                        base_version,
+                        edited_at: change.client_edit_time,
+                    },
+                    now,
+                    max_skew_ms: self.config.max_clock_skew_ms,
+                };
+                resolve(strategy.as_ref(), &ctx)
             };
-            let mut resolution = resolve(strategy.as_ref(), &ctx);
             // An app acknowledges a pending record (written through REST) by pushing it back:
             // even identical data then stores `synced` as a new version.
             if origin == Origin::Push
@@ -220,7 +238,6 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                 };
             }
 
-            let server_view = server.map(|s| s.to_json(&ty));
             let conflict_log = |status: ConflictStatus, fields: &[String]| ConflictEntry {
                 id: Uuid::now_v7(),
                 entity_type: ty.name.clone(),
@@ -228,7 +245,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                 strategy: strategy.name().to_owned(),
                 status,
                 server_version: server.map_or(Version(0), |s| s.version),
-                server_data: server_view.clone().unwrap_or(Value::Null),
+                server_data: server.map_or(Value::Null, |s| s.to_json(&ty)),
                 client_data: Value::Object(incoming.clone()),
                 fields: fields.to_vec(),
                 client_id: client.clone(),
@@ -287,9 +304,11 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                         Some(s) if deleted && !s.deleted => WriteKind::Delete,
                         Some(_) => WriteKind::Update,
                     };
-                    before_write
-                        .entry(key.clone())
-                        .or_insert(server.map_or(Version(0), |s| s.version));
+                    if reused.contains(&key) {
+                        before_write
+                            .entry(key.clone())
+                            .or_insert(server.map_or(Version(0), |s| s.version));
+                    }
                     let record = Record {
                         entity_type: ty.name.clone(),
                         id: change.id,
@@ -302,7 +321,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                         updated_at: now,
                         edited_at,
                     };
-                    let data = record.to_json(&ty);
+                    let data = record.to_raw(&ty);
                     events.push(RecordChange {
                         entity_type: ty.name.clone(),
                         action: match kind {
@@ -311,7 +330,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                             WriteKind::Delete => RecordAction::Delete,
                         },
                         seq: record.seq,
-                        record: data.clone(),
+                        record: Arc::clone(&data),
                     });
                     outcomes.push(Outcome {
                         index: change.index,
@@ -322,12 +341,16 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                         conflicting_fields,
                         data,
                     });
+                    // Only a record that a later change of this request touches or references
+                    // needs to be kept at hand.
+                    if reused.contains(&key) {
+                        current.insert(key, record.clone());
+                    }
                     batch.records.push(RecordWrite {
-                        record: record.clone(),
+                        record,
                         kind,
                         changed_fields: next.changed,
                     });
-                    current.insert(key, record);
                     continue;
                 }
                 Resolution::Keep {
@@ -436,12 +459,19 @@ fn replay(entry: IdempotencyEntry, idem: &Idempotency) -> Result<WriteResult> {
 }
 
 /// The records the changes touch and name by reference, and the base versions they cite.
+/// Also returns the keys that a later change touches again or references: only those need
+/// their new state kept during the request.
 fn keys_to_load(
     changes: &[PlannedChange],
     origin: Origin,
-) -> (Vec<RecordKey>, Vec<(RecordKey, Version)>) {
+) -> (
+    Vec<RecordKey>,
+    Vec<(RecordKey, Version)>,
+    HashSet<RecordKey>,
+) {
     let mut keys = HashSet::with_capacity(changes.len());
     let mut versions = HashSet::new();
+    let mut reused = HashSet::new();
     for change in changes {
         let key = RecordKey::new(change.entity_type.name.clone(), change.id);
         if origin == Origin::Push
@@ -450,7 +480,9 @@ fn keys_to_load(
         {
             versions.insert((key.clone(), base));
         }
-        keys.insert(key);
+        if !keys.insert(key.clone()) {
+            reused.insert(key);
+        }
         for (field, target) in change.entity_type.references() {
             if let Some(id) = change
                 .data
@@ -458,11 +490,17 @@ fn keys_to_load(
                 .and_then(Value::as_str)
                 .and_then(|s| RecordId::parse(s).ok())
             {
-                keys.insert(RecordKey::new(target.clone(), id));
+                let target = RecordKey::new(target.clone(), id);
+                reused.insert(target.clone());
+                keys.insert(target);
             }
         }
     }
-    (keys.into_iter().collect(), versions.into_iter().collect())
+    (
+        keys.into_iter().collect(),
+        versions.into_iter().collect(),
+        reused,
+    )
 }
 
 /// A reference must name a live record of its type in this tenant: loaded, or written earlier
@@ -593,18 +631,25 @@ fn kept(
     ty: &EntityType,
     id: RecordId,
     shown_status: Option<SyncStatus>,
-) -> (Version, Value) {
+) -> (Version, Arc<RawValue>) {
     match server {
         Some(s) => {
             let view = match shown_status {
-                Some(status) => {
-                    serde_json::to_value(s.view_with_status(ty, status)).unwrap_or(Value::Null)
-                }
-                None => s.to_json(ty),
+                Some(status) => raw(&s.view_with_status(ty, status)),
+                None => s.to_raw(ty),
             };
             (s.version, view)
         }
-        None => (Version(0), json!({ "id": id, "deleted": true })),
+        None => (Version(0), raw(&json!({ "id": id, "deleted": true }))),
+    }
+}
+
+/// The client's edit time, clamped as the conflict strategies clamp it: a missing time is the
+/// server's receive time, one too far in the future is the server's time.
+fn client_time(edited_at: Option<Timestamp>, now: Timestamp, max_skew_ms: i64) -> Timestamp {
+    match edited_at {
+        Some(t) if t <= now.plus_millis(max_skew_ms) => t,
+        _ => now,
     }
 }
 

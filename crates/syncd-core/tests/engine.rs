@@ -13,6 +13,11 @@ use syncd_model::{
 };
 use syncd_store_sea::{SeaStore, StoreOptions};
 
+/// A push response as JSON.
+fn body(outcome: &syncd_core::PushOutcome) -> Value {
+    serde_json::from_str(&outcome.body).expect("a push answers JSON")
+}
+
 struct TempDb(std::path::PathBuf);
 
 impl TempDb {
@@ -115,7 +120,7 @@ async fn the_readme_example_pushes_and_pulls_without_http() {
         )
         .await
         .unwrap();
-    assert_eq!(pushed.body["results"][0]["status"], "created");
+    assert_eq!(body(&pushed)["results"][0]["status"], "created");
     let page = engine
         .pull(
             &me,
@@ -162,9 +167,10 @@ async fn a_type_and_a_strategy_registered_in_code_decide_conflicts() {
         )
         .await
         .unwrap();
-    let id = created.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let id = body(&created)["data"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        created.body["data"][0]["pinned"], false,
+        body(&created)["data"][0]["pinned"],
+        false,
         "the default applies"
     );
 
@@ -177,15 +183,21 @@ async fn a_type_and_a_strategy_registered_in_code_decide_conflicts() {
         .push(&app2, json!({ "table": "notes", "operation": "update", "data": { "id": id, "version": 1, "title": "Food" } }), None)
         .await
         .unwrap();
-    assert_eq!(shorter.body["results"][0]["status"], "conflict_resolved");
-    assert_eq!(shorter.body["results"][0]["strategy"], "longest-title-wins");
-    assert_eq!(shorter.body["data"][0]["title"], "Shopping list");
+    assert_eq!(body(&shorter)["results"][0]["status"], "conflict_resolved");
+    assert_eq!(
+        body(&shorter)["results"][0]["strategy"],
+        "longest-title-wins"
+    );
+    assert_eq!(body(&shorter)["data"][0]["title"], "Shopping list");
     let longer = engine
         .push(&app2, json!({ "table": "notes", "operation": "update", "data": { "id": id, "version": 1, "title": "Shopping list for Sunday" } }), None)
         .await
         .unwrap();
-    assert_eq!(longer.body["data"][0]["title"], "Shopping list for Sunday");
-    assert_eq!(longer.body["data"][0]["version"], 3);
+    assert_eq!(
+        body(&longer)["data"][0]["title"],
+        "Shopping list for Sunday"
+    );
+    assert_eq!(body(&longer)["data"][0]["version"], 3);
 }
 
 #[tokio::test]

@@ -35,7 +35,9 @@ fn event(head: i64) -> ChangeEvent {
             entity_type: end_user,
             action: RecordAction::Update,
             seq: Seq(head),
-            record: json!({ "id": "0190a5a6-8f55-7bd4-9a5c-3b1f2f6d9c01", "name": "Ada", "version": 2 }),
+            record: syncd_model::raw(
+                &json!({ "id": "0190a5a6-8f55-7bd4-9a5c-3b1f2f6d9c01", "name": "Ada", "version": 2 }),
+            ),
         }],
         status_updates: Vec::new(),
     }

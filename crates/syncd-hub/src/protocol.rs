@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use syncd_model::{ClientId, Cursor, EntityTypeName, RecordChange, StatusUpdate, Timestamp};
 
 #[derive(Serialize)]
@@ -97,7 +97,7 @@ struct DataUpdate<'a> {
     #[serde(rename = "type")]
     entity_type: &'a str,
     action: &'static str,
-    data: &'a Value,
+    data: &'a RawValue,
     cursor: Cursor,
     origin_client_id: &'a ClientId,
 }

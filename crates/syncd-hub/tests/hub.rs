@@ -76,7 +76,7 @@ fn event(t: &str, origin: &str, head: i64, counts: &[(&str, u32)]) -> ChangeEven
                 entity_type: ty(name),
                 action: RecordAction::Create,
                 seq: Seq(seq),
-                record: record_json(name, seq),
+                record: syncd_model::raw(&record_json(name, seq)),
             });
         }
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ids::{ClientId, Cursor, EntityTypeName, RecordId, Seq, TenantId};
 use crate::record::SyncStatus;
@@ -26,13 +26,22 @@ impl RecordAction {
 }
 
 /// One written record of a committed write.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RecordChange {
     pub entity_type: EntityTypeName,
     pub action: RecordAction,
     pub seq: Seq,
-    /// The record as clients see it.
-    pub record: Value,
+    /// The record as clients see it, rendered once.
+    pub record: Arc<RawValue>,
+}
+
+impl PartialEq for RecordChange {
+    fn eq(&self, other: &Self) -> bool {
+        self.entity_type == other.entity_type
+            && self.action == other.action
+            && self.seq == other.seq
+            && self.record.get() == other.record.get()
+    }
 }
 
 /// A status the server set on a record without a client writing it (manual conflicts).

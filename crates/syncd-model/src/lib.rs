@@ -24,7 +24,7 @@ pub use ids::{
     ClientId, Cursor, CursorError, EntityTypeName, IdError, RecordId, Seq, SubjectId, TenantId,
     Version,
 };
-pub use record::{Record, RecordView, SyncStatus};
+pub use record::{Record, RecordView, SyncStatus, raw};
 pub use schema::{
     DeletionRule, EntityType, EntityTypeBuilder, FieldAlias, FieldSchema, FieldType,
     PendingCondition, Registry, RegistryBuilder, RegistryError, StringFormat,

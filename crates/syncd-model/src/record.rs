@@ -3,8 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::sync::Arc;
+
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::ids::{EntityTypeName, RecordId, Seq, Version};
@@ -98,6 +101,11 @@ impl Record {
         }
     }
 
+    /// The client view as JSON text, rendered once and shared (responses, events, replays).
+    pub fn to_raw(&self, ty: &EntityType) -> Arc<RawValue> {
+        raw(&self.view(ty))
+    }
+
     /// The client view as a JSON value.
     pub fn to_json(&self, ty: &EntityType) -> Value {
         // Serialising a map of strings and JSON values into a Value cannot fail.
@@ -137,5 +145,14 @@ impl Serialize for RecordView<'_> {
         map.serialize_entry("updatedAt", &r.updated_at)?;
         map.serialize_entry("deleted", &r.deleted)?;
         map.end()
+    }
+}
+
+/// Serialises plain data (strings, numbers, maps) into shared raw JSON. That cannot fail; if it
+/// ever did, `null` stands in.
+pub fn raw<T: Serialize + ?Sized>(value: &T) -> Arc<RawValue> {
+    match serde_json::value::to_raw_value(value) {
+        Ok(raw) => Arc::from(raw),
+        Err(_) => Arc::from(RawValue::NULL.to_owned()),
     }
 }

@@ -83,7 +83,7 @@ impl syncd_hub::RecordSource for EngineRecords {
                     entity_type: r.entity_type.clone(),
                     action,
                     seq: r.seq,
-                    record: r.to_json(ty),
+                    record: r.to_raw(ty),
                 })
             })
             .collect()

@@ -90,7 +90,7 @@ async fn write_batch(store: &SeaStore, ids: &Ids) {
         client_id: ids.client.clone(),
         key,
         request_hash: "0".repeat(64),
-        response: json!({ "success": true }),
+        response: json!({ "success": true }).to_string(),
         created_at: now,
     });
     batch.audit = Some(PushAudit {

@@ -218,7 +218,7 @@ pub(crate) fn idempotency(row: &QueryResult) -> Result<IdempotencyEntry> {
         client_id: client(row, 0)?,
         key: get(row, 1)?,
         request_hash: get(row, 2)?,
-        response: json(row, 3)?,
+        response: get(row, 3)?,
         created_at: millis(row, 4)?,
     })
 }

@@ -392,7 +392,7 @@ impl SeaWriteTx {
             .push(", ")
             .bind(entry.request_hash.as_str())
             .push(", ")
-            .bind(entry.response.to_string())
+            .bind(entry.response.clone())
             .push(", ")
             .bind(entry.created_at.as_millis())
             .push(

@@ -1062,7 +1062,8 @@ mod cases {
             client_id: client(),
             key: key.into(),
             request_hash: hash.into(),
-            response: json!({ "success": true, "data": [{ "id": "x" }], "cursor": "c1" }),
+            response: json!({ "success": true, "data": [{ "id": "x" }], "cursor": "c1" })
+                .to_string(),
             created_at: Timestamp::now(),
         }
     }

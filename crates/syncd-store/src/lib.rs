@@ -172,8 +172,8 @@ pub struct IdempotencyEntry {
     pub key: String,
     /// A digest of the request body; the same key with another body is refused.
     pub request_hash: String,
-    /// The response body as it was sent.
-    pub response: Value,
+    /// The response body as it was sent, byte for byte.
+    pub response: String,
     pub created_at: Timestamp,
 }
 

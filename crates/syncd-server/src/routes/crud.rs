@@ -6,7 +6,7 @@ use syncd_core::ListParams;
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::query_pairs;
+use crate::routes::{Envelope, query_pairs};
 use crate::state::AppState;
 
 fn flag(value: &str) -> Result<bool, ApiError> {
@@ -68,7 +68,7 @@ pub async fn create(
         .engine
         .create(&caller.0, &path.into_inner(), body.0)
         .await?;
-    Ok(HttpResponse::Created().json(json!({ "success": true, "data": written.data })))
+    Ok(HttpResponse::Created().json(Envelope::new(written)))
 }
 
 pub async fn update(
@@ -81,7 +81,7 @@ pub async fn update(
         .engine
         .update(&caller.0, &path.into_inner(), body.0)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "data": written.data })))
+    Ok(HttpResponse::Ok().json(Envelope::new(written)))
 }
 
 pub async fn delete_by_query(

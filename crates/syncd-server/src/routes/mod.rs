@@ -6,8 +6,25 @@ pub mod ops;
 pub mod sync;
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
 
 use crate::error::ApiError;
+
+/// `{"success": true, "data": …}`.
+#[derive(Serialize)]
+pub struct Envelope<T> {
+    success: bool,
+    data: T,
+}
+
+impl<T> Envelope<T> {
+    pub fn new(data: T) -> Self {
+        Self {
+            success: true,
+            data,
+        }
+    }
+}
 
 /// Any path that matches no route.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -1,12 +1,13 @@
 //! `/api/client/sync/*`: push, pull, pull-pending and conflicts.
 
+use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 use syncd_core::{PullRequest, entity_types};
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::query_pairs;
+use crate::routes::{Envelope, query_pairs};
 use crate::state::AppState;
 
 pub async fn push(
@@ -27,7 +28,9 @@ pub async fn push(
     if outcome.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(response.json(outcome.body))
+    Ok(response
+        .content_type(ContentType::json())
+        .body(outcome.body))
 }
 
 pub async fn pull(
@@ -107,5 +110,5 @@ pub async fn resolve_conflict(
         .engine
         .resolve_conflict(&caller.0, &path.into_inner(), &body.0)
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "success": true, "data": record })))
+    Ok(HttpResponse::Ok().json(Envelope::new(record)))
 }
