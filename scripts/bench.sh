@@ -79,8 +79,10 @@ loadgen() { # backend scenario args...
 run_backend() { # name url
   local backend=$1
   start_server "$2"
-  loadgen "$backend" push-1app push --apps 1 --batches 100 --batch-size 100
+  loadgen "$backend" push-1app push --apps 1 --batches 200 --batch-size 100
+  loadgen "$backend" push-2apps push --apps 2 --batches 100 --batch-size 100
   loadgen "$backend" push-4apps push --apps 4 --batches 50 --batch-size 100
+  loadgen "$backend" push-4apps-4tenants push --apps 4 --tenants 4 --batches 50 --batch-size 100
   loadgen "$backend" pull-10k pull --records 10000 --page 10000
   loadgen "$backend" pull-100k pull --records 100000 --page 10000
   loadgen "$backend" notify notify --trials 200

@@ -44,6 +44,9 @@ pub enum Scenario {
         batches: usize,
         #[arg(long, default_value_t = 100)]
         batch_size: usize,
+        /// Spread the apps over this many tenants (one tenant's writes are serialised).
+        #[arg(long, default_value_t = 1)]
+        tenants: usize,
     },
     /// Loads records, then pages through them with the given page size.
     Pull {

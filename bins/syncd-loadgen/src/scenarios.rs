@@ -15,6 +15,20 @@ use crate::stats::Summary;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// A pull answer as a client keeps it: each record's JSON as received, plus paging state.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PullPage {
+    data: PullData,
+    cursor: String,
+    has_more: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct PullData {
+    end_user: Vec<Box<serde_json::value::RawValue>>,
+}
+
 /// What a scenario measured.
 pub struct Outcome {
     pub summary: String,
@@ -46,8 +60,12 @@ impl Context {
     }
 
     fn token(&self, sub: &str, client: &str) -> Result<String, Error> {
+        self.token_for(&self.tenant, sub, client)
+    }
+
+    fn token_for(&self, tenant: &str, sub: &str, client: &str) -> Result<String, Error> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let claims = json!({ "sub": sub, "tenant_id": self.tenant, "client_id": client, "exp": now + 3600, "iat": now });
+        let claims = json!({ "sub": sub, "tenant_id": tenant, "client_id": client, "exp": now + 3600, "iat": now });
         Ok(encode(
             &Header::new(Algorithm::HS256),
             &claims,
@@ -70,6 +88,31 @@ impl Context {
             return Err(format!("{path}: HTTP {status}: {body}").into());
         }
         Ok(body)
+    }
+
+    /// Like `post`, returning the answer's bytes.
+    async fn post_bytes(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<bytes::Bytes, Error> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(body)
+            .timeout(WAIT)
+            .send()
+            .await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if !status.is_success() {
+            return Err(
+                format!("{path}: HTTP {status}: {}", String::from_utf8_lossy(&bytes)).into(),
+            );
+        }
+        Ok(bytes)
     }
 
     fn ws_url(&self, token: &str) -> String {
@@ -102,7 +145,8 @@ pub async fn run(ctx: &Context, scenario: Scenario) -> Result<Outcome, Error> {
             apps,
             batches,
             batch_size,
-        } => push(ctx, apps, batches, batch_size).await,
+            tenants,
+        } => push(ctx, apps, batches, batch_size, tenants.max(1)).await,
         Scenario::Pull { records, page } => pull(ctx, records, page).await,
         Scenario::Notify { trials } => notify(ctx, trials).await,
         Scenario::Fanout { listeners, rounds } => fanout(ctx, listeners, rounds).await,
@@ -113,7 +157,13 @@ pub async fn run(ctx: &Context, scenario: Scenario) -> Result<Outcome, Error> {
     }
 }
 
-async fn push(ctx: &Context, apps: usize, batches: usize, size: usize) -> Result<Outcome, Error> {
+async fn push(
+    ctx: &Context,
+    apps: usize,
+    batches: usize,
+    size: usize,
+    tenants: usize,
+) -> Result<Outcome, Error> {
     let ctx = Arc::new(Context::new(
         ctx.url.clone(),
         ctx.secret.clone(),
@@ -128,7 +178,12 @@ async fn push(ctx: &Context, apps: usize, batches: usize, size: usize) -> Result
     for app in 0..apps {
         let ctx = Arc::clone(&ctx);
         tasks.spawn(async move {
-            let token = ctx.token(&format!("app-{app}"), &format!("app-{app}"))?;
+            // Apps are spread round-robin over the tenants.
+            let tenant = match tenants {
+                1 => ctx.tenant.clone(),
+                _ => format!("{}-{}", ctx.tenant, app % tenants),
+            };
+            let token = ctx.token_for(&tenant, &format!("app-{app}"), &format!("app-{app}"))?;
             let mut latencies = Vec::with_capacity(batches);
             for b in 0..batches {
                 let body = batch((app * batches + b) * size, size);
@@ -149,11 +204,11 @@ async fn push(ctx: &Context, apps: usize, batches: usize, size: usize) -> Result
     let per_batch = Summary::of(&latencies);
     Ok(Outcome {
         summary: format!(
-            "push: {apps} apps × {batches} batches × {size} records = {records} records in {:.2} s → {rate:.0} records/s\n  per batch: {}",
+            "push: {apps} apps ({tenants} tenant(s)) × {batches} batches × {size} records = {records} records in {:.2} s → {rate:.0} records/s\n  per batch: {}",
             elapsed.as_secs_f64(),
             per_batch.line()
         ),
-        json: json!({ "scenario": "push", "apps": apps, "batches": batches, "batch_size": size, "records": records,
+        json: json!({ "scenario": "push", "apps": apps, "tenants": tenants, "batches": batches, "batch_size": size, "records": records,
                       "seconds": elapsed.as_secs_f64(), "records_per_second": rate, "batch_latency": per_batch.json() }),
     })
 }
@@ -176,17 +231,22 @@ async fn pull(ctx: &Context, records: usize, page: usize) -> Result<Outcome, Err
     let mut cursor: Option<String> = None;
     let mut seen = 0usize;
     let mut pages = Vec::new();
+    let mut transfers = Vec::new();
     for _ in 0..(records / page.max(1) + 2) {
         let body = match &cursor {
             Some(c) => json!({ "cursor": c, "limit": page, "entityTypes": ["end_user"] }),
             None => json!({ "limit": page, "entityTypes": ["end_user"] }),
         };
         let t = Instant::now();
-        let response = ctx.post("/api/client/sync/pull", &reader, &body).await?;
+        let bytes = ctx
+            .post_bytes("/api/client/sync/pull", &reader, &body)
+            .await?;
+        transfers.push(t.elapsed());
+        let page: PullPage = serde_json::from_slice(&bytes)?;
         pages.push(t.elapsed());
-        seen += response["data"]["end_user"].as_array().map_or(0, Vec::len);
-        cursor = response["cursor"].as_str().map(str::to_owned);
-        if response["hasMore"] != json!(true) {
+        seen += page.data.end_user.len();
+        cursor = Some(page.cursor);
+        if !page.has_more {
             break;
         }
     }
@@ -195,15 +255,17 @@ async fn pull(ctx: &Context, records: usize, page: usize) -> Result<Outcome, Err
         return Err(format!("pulled {seen} records, expected {records}").into());
     }
     let per_page = Summary::of(&pages);
+    let transfer: std::time::Duration = transfers.iter().sum();
     Ok(Outcome {
         summary: format!(
-            "pull: {records} records in pages of {page}: {:.3} s total ({:.0} records/s), first page {:.1} ms\n  per page: {}",
+            "pull: {records} records in pages of {page}: {:.3} s total ({:.0} records/s; {:.3} s receiving, the rest parsing), first page {:.1} ms\n  per page: {}",
             elapsed.as_secs_f64(),
             records as f64 / elapsed.as_secs_f64(),
+            transfer.as_secs_f64(),
             pages.first().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
             per_page.line()
         ),
-        json: json!({ "scenario": "pull", "records": records, "page": page, "seconds": elapsed.as_secs_f64(),
+        json: json!({ "scenario": "pull", "records": records, "page": page, "seconds": elapsed.as_secs_f64(), "receiving_seconds": transfer.as_secs_f64(),
                       "first_page_ms": pages.first().map_or(0.0, |d| d.as_secs_f64() * 1000.0), "page_latency": per_page.json() }),
     })
 }

@@ -124,7 +124,7 @@ impl<S: Store> SyncEngine<S> {
             WriteResult::Written(mut w) => w
                 .outcomes
                 .pop()
-                .map(|o| o.data)
+                .and_then(|o| o.data)
                 .ok_or_else(|| SyncError::bad_request("nothing to apply")),
             WriteResult::Replayed(_) => Err(SyncError::bad_request("nothing to apply")),
         }

@@ -350,7 +350,11 @@ impl<S: Store> SyncEngine<S> {
             )));
         };
         Ok(CrudWrite {
-            records: written.outcomes.into_iter().map(|o| o.data).collect(),
+            records: written
+                .outcomes
+                .into_iter()
+                .filter_map(|o| o.data)
+                .collect(),
             many,
         })
     }

@@ -210,7 +210,10 @@ impl<S: Store> SyncEngine<S> {
     fn push_body(&self, outcomes: &[Outcome], cursor: Cursor, at: Timestamp) -> String {
         let view = PushBodyView {
             success: true,
-            data: outcomes.iter().map(|o| &*o.data).collect(),
+            data: outcomes
+                .iter()
+                .map(|o| o.data.as_deref().unwrap_or(RawValue::NULL))
+                .collect(),
             results: outcomes
                 .iter()
                 .map(|o| PushResult {

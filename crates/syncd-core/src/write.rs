@@ -62,8 +62,10 @@ pub(crate) struct Outcome {
     pub status: ResultStatus,
     pub version: Version,
     pub conflicting_fields: Vec<String>,
-    /// The server's copy after the change, as clients see it (rendered once).
-    pub data: Arc<RawValue>,
+    /// The server's copy after the change, as clients see it (rendered once). Written records
+    /// are rendered after the commit unless the response must be stored under an idempotency
+    /// key: rendering is work better done outside the tenant's write lock.
+    pub data: Option<Arc<RawValue>>,
 }
 
 pub(crate) struct Written {
@@ -134,7 +136,8 @@ impl<S: syncd_store::Store> SyncEngine<S> {
         let mut batch = WriteBatch::new(client.clone(), p.subject.clone(), now);
         let mut errors: Vec<ChangeError> = Vec::new();
         let mut outcomes = Vec::with_capacity(changes.len());
-        let mut events = Vec::new();
+        // For each written record (by index in `batch.records`), the outcome that shows it.
+        let mut written_outcomes: Vec<usize> = Vec::with_capacity(changes.len());
         let mut status_updates = Vec::new();
         // Version of each record before this write touched it: a client's successive edits of
         // one record inside one push are not conflicts with each other.
@@ -289,7 +292,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                             status,
                             version,
                             conflicting_fields,
-                            data,
+                            data: Some(data),
                         });
                         continue;
                     }
@@ -321,17 +324,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                         updated_at: now,
                         edited_at,
                     };
-                    let data = record.to_raw(&ty);
-                    events.push(RecordChange {
-                        entity_type: ty.name.clone(),
-                        action: match kind {
-                            WriteKind::Create => RecordAction::Create,
-                            WriteKind::Update => RecordAction::Update,
-                            WriteKind::Delete => RecordAction::Delete,
-                        },
-                        seq: record.seq,
-                        record: Arc::clone(&data),
-                    });
+                    written_outcomes.push(outcomes.len());
                     outcomes.push(Outcome {
                         index: change.index,
                         entity_type: Arc::clone(&ty),
@@ -339,7 +332,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                         status,
                         version: record.version,
                         conflicting_fields,
-                        data,
+                        data: None,
                     });
                     // Only a record that a later change of this request touches or references
                     // needs to be kept at hand.
@@ -386,7 +379,7 @@ impl<S: syncd_store::Store> SyncEngine<S> {
                 status,
                 version,
                 conflicting_fields,
-                data,
+                data: Some(data),
             });
         }
 
@@ -407,7 +400,13 @@ impl<S: syncd_store::Store> SyncEngine<S> {
             }
         }
         let cursor = Cursor::new(tx.head());
-        let body = build_body.map(|build| build(&outcomes, cursor, now));
+        // A response stored under an idempotency key must exist before the commit; any other is
+        // built after it, outside the lock.
+        let mut body = None;
+        if idempotency.is_some() {
+            render(&mut outcomes, &batch.records, &written_outcomes);
+            body = build_body.map(|build| build(&outcomes, cursor, now));
+        }
         if let (Some(idem), Some(body)) = (idempotency, &body) {
             batch.idempotency = Some(IdempotencyEntry {
                 client_id: client.clone(),
@@ -427,10 +426,32 @@ impl<S: syncd_store::Store> SyncEngine<S> {
             || batch.audit.is_some()
             || !batch.resolved_conflicts.is_empty()
         {
-            tx.write(batch).await?;
+            tx.write(&batch).await?;
         }
         tx.commit().await?;
 
+        render(&mut outcomes, &batch.records, &written_outcomes);
+        if body.is_none() {
+            body = build_body.map(|build| build(&outcomes, cursor, now));
+        }
+        let events: Vec<RecordChange> = batch
+            .records
+            .iter()
+            .zip(&written_outcomes)
+            .map(|(w, &o)| RecordChange {
+                entity_type: w.record.entity_type.clone(),
+                action: match w.kind {
+                    WriteKind::Create => RecordAction::Create,
+                    WriteKind::Update => RecordAction::Update,
+                    WriteKind::Delete => RecordAction::Delete,
+                },
+                seq: w.record.seq,
+                record: outcomes[o]
+                    .data
+                    .clone()
+                    .unwrap_or_else(|| raw(&Value::Null)),
+            })
+            .collect();
         if !events.is_empty() || !status_updates.is_empty() {
             self.notifier.publish(Arc::new(ChangeEvent {
                 tenant: p.tenant.clone(),
@@ -447,6 +468,16 @@ impl<S: syncd_store::Store> SyncEngine<S> {
             at: now,
             body,
         }))
+    }
+}
+
+/// Renders the written records of the outcomes that do not have their JSON yet.
+fn render(outcomes: &mut [Outcome], records: &[RecordWrite], written_outcomes: &[usize]) {
+    for (write, &o) in records.iter().zip(written_outcomes) {
+        let outcome = &mut outcomes[o];
+        if outcome.data.is_none() {
+            outcome.data = Some(write.record.to_raw(&outcome.entity_type));
+        }
     }
 }
 

@@ -105,7 +105,7 @@ async fn write_batch(store: &SeaStore, ids: &Ids) {
         seq_range: Some((first, tx.head())),
         at: now,
     });
-    tx.write(batch).await.unwrap();
+    tx.write(&batch).await.unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -505,8 +505,8 @@ impl WriteTx for SeaWriteTx {
         self.track(result)
     }
 
-    async fn write(&mut self, batch: WriteBatch) -> Result<()> {
-        let result = self.write_inner(&batch).await;
+    async fn write(&mut self, batch: &WriteBatch) -> Result<()> {
+        let result = self.write_inner(batch).await;
         if result.is_ok() {
             self.stored_head = self.head;
             self.written += batch.records.len() as u64;

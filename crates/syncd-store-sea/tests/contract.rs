@@ -246,7 +246,7 @@ mod fixtures {
             });
         }
         let written: Vec<Record> = batch.records.iter().map(|w| w.record.clone()).collect();
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
         written
     }
@@ -352,7 +352,7 @@ mod cases {
             kind: WriteKind::Create,
             changed_fields: vec!["name".into(), "email".into()],
         });
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         assert_eq!(tx.head(), Seq(1));
         tx.commit().await.unwrap();
 
@@ -496,7 +496,7 @@ mod cases {
             .conflicts
             .push(conflict(conflict_id, id, ConflictStatus::Open));
         batch.idempotency = Some(idempotency_entry("key-1", "hash"));
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
 
         assert_eq!(store.get(&b, &k).await.unwrap(), None);
@@ -582,7 +582,7 @@ mod cases {
         let mut batch = WriteBatch::new(client(), subject(), Timestamp::now());
         batch.resolved_conflicts.push(conflict_id);
         assert!(matches!(
-            tx.write(batch).await,
+            tx.write(&batch).await,
             Err(StoreError::Conflict(_))
         ));
         assert!(tx.commit().await.is_err());
@@ -1083,7 +1083,7 @@ mod cases {
         let mut tx = store.begin_write(&t).await.unwrap();
         let mut batch = WriteBatch::new(client(), subject(), at(3_000));
         batch.conflicts = vec![second.clone(), auto.clone(), first.clone()];
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
 
         assert_eq!(
@@ -1127,7 +1127,7 @@ mod cases {
             changed_fields: vec!["name".into()],
         });
         batch.resolved_conflicts.push(first.id);
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
 
         let resolved = store.conflict(&t, first.id).await.unwrap().unwrap();
@@ -1161,7 +1161,7 @@ mod cases {
         });
         batch.resolved_conflicts.push(first.id);
         assert!(matches!(
-            tx.write(batch).await,
+            tx.write(&batch).await,
             Err(StoreError::Conflict(_))
         ));
         tx.rollback().await.unwrap();
@@ -1198,7 +1198,7 @@ mod cases {
                 seq_range: None,
                 at: Timestamp::now(),
             });
-            tx.write(batch).await.unwrap();
+            tx.write(&batch).await.unwrap();
             tx.commit().await.unwrap();
         }
         assert_eq!(
@@ -1224,7 +1224,7 @@ mod cases {
         let mut replaced = idempotency_entry("old", "h-new");
         replaced.created_at = at(5_000);
         batch.idempotency = Some(replaced.clone());
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(
             store.idempotency(&t, &client(), "old").await.unwrap(),
@@ -1410,7 +1410,7 @@ mod cases {
             changed_fields: vec!["overwritten".into()],
         });
         batch.idempotency = Some(idempotency_entry("half", "h"));
-        let err = tx.write(batch).await.unwrap_err();
+        let err = tx.write(&batch).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
         (tx, new_id, existing)
     }
@@ -1468,7 +1468,7 @@ mod cases {
                 kind: WriteKind::Update,
                 changed_fields: vec!["dropped".into()],
             });
-            tx.write(batch).await.unwrap();
+            tx.write(&batch).await.unwrap();
             // Dropped here without commit.
         }
         // The next writer gets the lock and sees the old head.
@@ -1520,7 +1520,7 @@ mod cases {
             ConflictStatus::AutoResolved,
         ));
         batch.idempotency = Some(idempotency_entry("push-1", "h"));
-        tx.write(batch).await.unwrap();
+        tx.write(&batch).await.unwrap();
         tx.commit().await.unwrap();
         let cost = store.statements() - before;
         // Clean slate for the next measurement.
@@ -1582,7 +1582,7 @@ mod cases {
         let mut tx = store.begin_write(&t).await.unwrap();
         let mut batch = WriteBatch::new(client(), subject(), Timestamp::now());
         batch.conflicts = vec![c.clone(), c];
-        let err = tx.write(batch).await.unwrap_err();
+        let err = tx.write(&batch).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
         tx.rollback().await.unwrap();
 

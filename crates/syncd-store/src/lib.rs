@@ -262,8 +262,9 @@ pub trait WriteTx: Send {
     ) -> Result<Loaded>;
 
     /// Stores the batch: records (insert or update), version rows, conflicts, resolved
-    /// conflicts, the idempotency entry, the audit row and the new head.
-    async fn write(&mut self, batch: WriteBatch) -> Result<()>;
+    /// conflicts, the idempotency entry, the audit row and the new head. The batch is lent, not
+    /// given: the caller still needs the records after the commit (to answer and to notify).
+    async fn write(&mut self, batch: &WriteBatch) -> Result<()>;
 
     async fn commit(self: Box<Self>) -> Result<()>;
 

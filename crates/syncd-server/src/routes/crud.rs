@@ -6,7 +6,7 @@ use syncd_core::ListParams;
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::{Envelope, query_pairs};
+use crate::routes::{Envelope, json_sized, query_pairs};
 use crate::state::AppState;
 
 fn flag(value: &str) -> Result<bool, ApiError> {
@@ -45,7 +45,7 @@ pub async fn list(
         .engine
         .list(&caller.0, &path.into_inner(), &params)
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    json_sized(&page, page.records.len())
 }
 
 pub async fn get_one(

@@ -26,6 +26,17 @@ impl<T> Envelope<T> {
     }
 }
 
+/// A JSON response serialised into a buffer sized up front: a 10 000-record pull is megabytes,
+/// and growing the buffer by doubling copies it over and over.
+pub fn json_sized<T: Serialize>(value: &T, records: usize) -> Result<HttpResponse, ApiError> {
+    let mut body = Vec::with_capacity(256 + records * 400);
+    serde_json::to_writer(&mut body, value)
+        .map_err(|e| ApiError::BadRequest(format!("the answer could not be encoded: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body))
+}
+
 /// Any path that matches no route.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(

@@ -7,7 +7,7 @@ use syncd_core::{PullRequest, entity_types};
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::{Envelope, query_pairs};
+use crate::routes::{Envelope, json_sized, query_pairs};
 use crate::state::AppState;
 
 pub async fn push(
@@ -40,7 +40,7 @@ pub async fn pull(
 ) -> Result<HttpResponse, ApiError> {
     let request = PullRequest::from_json(&body.0)?;
     let response = state.engine.pull(&caller.0, &request).await?;
-    Ok(HttpResponse::Ok().json(response))
+    json_sized(&response, response.record_count())
 }
 
 pub async fn pull_pending(
@@ -70,7 +70,7 @@ pub async fn pull_pending(
         .engine
         .pull_pending(&caller.0, types.as_deref(), limit)
         .await?;
-    Ok(HttpResponse::Ok().json(response))
+    json_sized(&response, response.record_count())
 }
 
 pub async fn conflicts(
