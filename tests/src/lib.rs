@@ -199,6 +199,71 @@ fn with_database(admin_url: &str, name: &str) -> String {
     url
 }
 
+/// A server started for a test, ready to answer.
+pub(crate) struct Started {
+    pub address: String,
+    pub port: u16,
+    pub settings: Settings,
+    pub state: Arc<syncd_server::state::AppState>,
+    pub http: reqwest::Client,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Builds and starts a server on `url`: loopback port 0, two workers, the HS256 `secret`, rate
+/// limits high enough not to matter; `tweak` adjusts the settings last. Returns once `/readyz`
+/// answers.
+pub(crate) async fn start_server(
+    backend: Backend,
+    url: String,
+    secret: String,
+    tweak: impl FnOnce(&mut Settings),
+) -> Started {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 2;
+    settings.server.shutdown_timeout_secs = 1;
+    settings.database.url = url;
+    // Several tests run at once against one PostgreSQL server.
+    settings.database.max_connections = 4;
+    settings.auth.jwt_secret = Some(Secret::new(secret));
+    settings.limits.requests_per_second = 1_000_000;
+    settings.limits.burst = 1_000_000;
+    tweak(&mut settings);
+
+    let app = syncd_server::build(settings.clone())
+        .await
+        .unwrap_or_else(|e| panic!("the server did not start on {backend:?}: {e}"));
+    let port = app.port();
+    let state = app.state().clone().into_inner();
+    let server = tokio::spawn(async move {
+        if let Err(e) = app.run_until_stopped().await {
+            eprintln!("server stopped with an error: {e}");
+        }
+    });
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e}"));
+    let address = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if let Ok(r) = http.get(format!("{address}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return Started {
+                address,
+                port,
+                settings,
+                state,
+                http,
+                server,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the server on {address} never became ready");
+}
+
 /// A running server on a fresh database.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`
@@ -227,58 +292,19 @@ impl TestApp {
     pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let (db, url) = TestDatabase::create(backend).await;
         let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-        let mut settings = Settings::default();
-        settings.server.bind = "127.0.0.1:0".into();
-        settings.server.workers = 2;
-        settings.server.shutdown_timeout_secs = 1;
-        settings.database.url = url;
-        // Several tests run at once against one PostgreSQL server.
-        settings.database.max_connections = 4;
-        settings.auth.jwt_secret = Some(Secret::new(secret.clone()));
-        settings.limits.requests_per_second = 1_000_000;
-        settings.limits.burst = 1_000_000;
-        tweak(&mut settings);
-
-        let app = syncd_server::build(settings.clone())
-            .await
-            .unwrap_or_else(|e| panic!("the server did not start on {backend:?}: {e}"));
-        let port = app.port();
-        let engine = Arc::clone(&app.state().engine);
-        let server = tokio::spawn(async move {
-            if let Err(e) = app.run_until_stopped().await {
-                eprintln!("server stopped with an error: {e}");
-            }
-        });
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e}"));
-        let test_app = TestApp {
-            address: format!("http://127.0.0.1:{port}"),
-            port,
-            settings,
+        let started = start_server(backend, url, secret.clone(), tweak).await;
+        let engine = Arc::clone(&started.state.engine);
+        TestApp {
+            address: started.address,
+            port: started.port,
+            settings: started.settings,
             backend,
-            http,
+            http: started.http,
             secret,
             engine,
-            server,
+            server: started.server,
             _db: db,
-        };
-        test_app.wait_until_ready().await;
-        test_app
-    }
-
-    async fn wait_until_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the server on {} never became ready", self.address);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use syncd_server::config::Secret;
 use syncd_server::state::AppState;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -21,7 +20,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-use crate::{Backend, Client, Settings, TestDatabase, claims, sign_hs256};
+use crate::{Backend, Client, Settings, TestDatabase, claims, sign_hs256, start_server};
 
 /// How long a receive waits before it reports a timeout.
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,57 +83,18 @@ impl WsApp {
         secret: String,
         tweak: impl FnOnce(&mut Settings),
     ) -> WsApp {
-        let mut settings = Settings::default();
-        settings.server.bind = "127.0.0.1:0".into();
-        settings.server.workers = 2;
-        settings.server.shutdown_timeout_secs = 1;
-        settings.database.url = url;
-        settings.database.max_connections = 4;
-        settings.auth.jwt_secret = Some(Secret::new(secret.clone()));
-        settings.limits.requests_per_second = 1_000_000;
-        settings.limits.burst = 1_000_000;
-        tweak(&mut settings);
-
-        let app = syncd_server::build(settings.clone())
-            .await
-            .unwrap_or_else(|e| panic!("the server did not start on {backend:?}: {e}"));
-        let port = app.port();
-        let state = app.state().clone().into_inner();
-        let server = tokio::spawn(async move {
-            if let Err(e) = app.run_until_stopped().await {
-                eprintln!("server stopped with an error: {e}");
-            }
-        });
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e}"));
-        let app = WsApp {
-            address: format!("http://127.0.0.1:{port}"),
-            port,
-            settings,
+        let started = start_server(backend, url, secret.clone(), tweak).await;
+        WsApp {
+            address: started.address,
+            port: started.port,
+            settings: started.settings,
             backend,
-            state,
-            http,
+            state: started.state,
+            http: started.http,
             secret,
-            server,
+            server: started.server,
             _db: db,
-        };
-        app.wait_until_ready().await;
-        app
-    }
-
-    async fn wait_until_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the server on {} never became ready", self.address);
     }
 
     /// The server's shared state: `state().hub.stats()` are the hub's counters.

@@ -118,6 +118,14 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let registry = load_registry(&settings)?;
     let auth = Authenticator::new(&settings.auth, None)?;
     let store = open_store(&settings).await?;
+    if settings.limits.ws_queue_events <= settings.limits.max_changes_per_push {
+        tracing::warn!(
+            ws_queue_events = settings.limits.ws_queue_events,
+            max_changes_per_push = settings.limits.max_changes_per_push,
+            "one push can queue more events than a WebSocket connection holds: includeData \
+             subscribers will get resync_required even when they keep up"
+        );
+    }
     let hub = Hub::new(HubConfig {
         queue_capacity: settings.limits.ws_queue_events.max(1),
         max_connections_per_tenant: settings.limits.ws_connections_per_tenant,
