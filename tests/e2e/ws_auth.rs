@@ -221,6 +221,26 @@ e2e! {
                 "{first}: {before:?}"
             );
         }
+        // A binary frame before authenticating is not an `authenticate` either.
+        let mut ws = WsClient::connect(&app.ws_url(WS_PATH), Auth::None, "anon-binary").await.unwrap();
+        ws.send(tokio_tungstenite::tungstenite::Message::Binary(vec![1u8, 2, 3].into()))
+            .await;
+        let (close, before) = ws.expect_close().await;
+        assert_eq!(close.code, 4401, "binary first frame: {close:?}");
+        assert_eq!(before.len(), 1, "one error, then the close: {before:?}");
+        assert_eq!(before[0]["data"]["code"], json!("unauthorized"), "{before:?}");
+
+        // A valid token with an invalid client id named by the query string.
+        let bad_client = format!("{WS_PATH}?clientId=a%0Ab");
+        let mut ws = WsClient::connect(&app.ws_url(&bad_client), Auth::None, "anon-client").await.unwrap();
+        let mut claims = app_claims(&t, "ignored");
+        claims.as_object_mut().unwrap().remove("client_id");
+        ws.send_json(&json!({ "type": "authenticate", "token": app.sign(&claims) })).await;
+        let (close, before) = ws.expect_close().await;
+        assert_eq!(close.code, 4401, "invalid client id: {close:?}");
+        assert_eq!(before.len(), 1, "one error, then the close: {before:?}");
+        assert_eq!(before[0]["data"]["code"], json!("unauthorized"), "{before:?}");
+
         // Nothing was registered, and pushes reach nobody of the anonymous connections.
         assert_eq!(app.state().hub.stats().connections, 0);
     }

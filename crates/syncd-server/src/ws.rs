@@ -264,12 +264,14 @@ impl Ws {
         {
             Ok(conn) => conn,
             Err(e) => {
-                let code = match e {
-                    RegisterError::TenantFull | RegisterError::ClientFull => CloseCode::Again,
-                    RegisterError::ShuttingDown => CloseCode::Away,
+                let (close, code) = match e {
+                    RegisterError::TenantFull | RegisterError::ClientFull => {
+                        (CloseCode::Again, "too_many_connections")
+                    }
+                    RegisterError::ShuttingDown => (CloseCode::Away, "unavailable"),
                 };
-                let _ = self.error("too_many_connections", &e.to_string()).await;
-                return Err(End::Close(code, e.to_string()));
+                let _ = self.error(code, &e.to_string()).await;
+                return Err(End::Close(close, e.to_string()));
             }
         };
         let connection_id = conn.id();
@@ -327,7 +329,18 @@ impl Ws {
                 }
             };
             let expires_at = identity.expires_at;
-            let p = self.principal_for(identity)?;
+            let Some(p) = self.principal_for(identity) else {
+                let _ = self
+                    .error(
+                        "unauthorized",
+                        "the client id (X-Client-Id or clientId) is not valid",
+                    )
+                    .await;
+                return Err(End::Close(
+                    CloseCode::Other(CLOSE_UNAUTHORIZED),
+                    "invalid client id".into(),
+                ));
+            };
             return self.admit(p, expires_at).await;
         }
         match kind {
@@ -360,7 +373,7 @@ impl Ws {
         self.error("bad_request", message).await
     }
 
-    fn principal_for(&self, identity: Identity) -> Result<Principal, End> {
+    fn principal_for(&self, identity: Identity) -> Option<Principal> {
         let client = identity
             .client
             .clone()
@@ -369,13 +382,8 @@ impl Ws {
         let explicit = client.is_some();
         let client =
             syncd_model::ClientId::parse(client.unwrap_or_else(|| identity.subject.to_string()))
-                .map_err(|_| {
-                    End::Close(
-                        CloseCode::Other(CLOSE_UNAUTHORIZED),
-                        "invalid client id".into(),
-                    )
-                })?;
-        Ok(Principal {
+                .ok()?;
+        Some(Principal {
             tenant: identity.tenant,
             subject: identity.subject,
             client,
