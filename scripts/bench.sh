@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench.sh                 # everything
 #   BACKENDS=sqlite bash scripts/bench.sh # one backend
+#   BACKENDS=postgres-plain bash scripts/bench.sh # PostgreSQL without TLS (sslmode=disable)
 #   PEER=0 bash scripts/bench.sh          # without the peer
 #
 # Results: target/bench/<backend>-<scenario>.json and a summary on stdout.
@@ -99,10 +100,14 @@ for backend in $BACKENDS; do
       run_backend sqlite "sqlite://$dir/bench.db?mode=rwc"
       rm -rf "$dir"
       ;;
-    postgres)
+    postgres|postgres-plain)
+      # postgres: sqlx's default sslmode=prefer (TLS, also on loopback); postgres-plain: no TLS,
+      # as a server on the database's own machine would connect.
       db="syncd_bench_$(date +%s)_$RANDOM"
+      params=""
+      if [ "$backend" = postgres-plain ]; then params="?sslmode=disable"; fi
       psql -q "$PG_ADMIN_URL" -c "CREATE DATABASE $db" >/dev/null
-      run_backend postgres "${PG_ADMIN_URL%/*}/$db"
+      run_backend "$backend" "${PG_ADMIN_URL%/*}/$db$params"
       psql -q "$PG_ADMIN_URL" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
       ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;

@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 use syncd_model::{ClientId, Seq, TenantId, Version};
 use syncd_store::{
-    ConflictStatus, IdempotencyEntry, Loaded, RecordKey, Result, StoreError, WriteBatch, WriteTx,
+    ConflictStatus, IdempotencyEntry, Loaded, PushAudit, RecordKey, Result, StoreError, WriteBatch,
+    WriteTx,
 };
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
 
-use crate::sql::chunks;
+use crate::sql::{Sql, chunks};
 use crate::{Inner, error, rows};
 
 pub(crate) struct SeaWriteTx {
@@ -185,113 +186,38 @@ impl SeaWriteTx {
             .map(|w| json_text(&w.record.data))
             .collect::<Result<Vec<String>>>()?;
 
-        // Records: the latest state per key (a batch may write a record more than once; one
-        // statement cannot upsert the same row twice on PostgreSQL).
+        // The latest state per key goes into `records` (a batch may write a record more than
+        // once; one statement cannot upsert the same row twice on PostgreSQL).
         let mut last: HashMap<(&str, Uuid), usize> = HashMap::with_capacity(batch.records.len());
         for (i, w) in batch.records.iter().enumerate() {
             last.insert((w.record.entity_type.as_str(), w.record.id.as_uuid()), i);
         }
-        let mut latest: Vec<usize> = last.into_values().collect();
-        latest.sort_unstable();
-        let sizes = latest.iter().map(|&i| {
-            let r = &batch.records[i].record;
-            100 + r.entity_type.as_str().len() + data[i].len()
-        });
-        for range in chunks(inner.dialect, inner.statement_bytes, 0, 11, sizes) {
-            let chunk = &latest[range];
-            let mut q = inner.sql();
-            let t = q.param(self.tenant.as_str());
-            q.push(
-                "INSERT INTO records (tenant_id, entity_type, id, version, seq, data, deleted, \
-                 sync_status, created_at, updated_at, edited_at) VALUES ",
-            );
-            for (n, &i) in chunk.iter().enumerate() {
-                let r = &batch.records[i].record;
-                q.push(if n == 0 { "(" } else { ", (" })
-                    .ph(t)
-                    .push(", ")
-                    .bind(r.entity_type.as_str())
-                    .push(", ")
-                    .bind(r.id.as_uuid())
-                    .push(", ")
-                    .bind(r.version.0)
-                    .push(", ")
-                    .bind(r.seq.0)
-                    .push(", ")
-                    .bind_json(data[i].clone())
-                    .push(", ")
-                    .bind(r.deleted)
-                    .push(", ")
-                    .bind(r.sync_status.as_str())
-                    .push(", ")
-                    .bind(r.created_at.as_millis())
-                    .push(", ")
-                    .bind(r.updated_at.as_millis())
-                    .push(", ")
-                    .bind(r.edited_at.as_millis())
-                    .push(")");
-            }
-            q.push(
-                " ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET \
-                 version = excluded.version, seq = excluded.seq, data = excluded.data, \
-                 deleted = excluded.deleted, sync_status = excluded.sync_status, \
-                 created_at = excluded.created_at, updated_at = excluded.updated_at, \
-                 edited_at = excluded.edited_at",
-            );
-            inner.execute(txn, q).await?;
+        let mut is_latest = vec![false; batch.records.len()];
+        for &i in last.values() {
+            is_latest[i] = true;
         }
-
-        // Version rows: every write, the current state included.
         let changed = batch
             .records
             .iter()
             .map(|w| json_text(&w.changed_fields))
             .collect::<Result<Vec<String>>>()?;
-        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
-            100 + w.record.entity_type.as_str().len() + data[i].len() + changed[i].len()
-        });
-        for range in chunks(inner.dialect, inner.statement_bytes, 0, 12, sizes) {
-            let offset = range.start;
-            let chunk = &batch.records[range];
-            let mut q = inner.sql();
-            let t = q.param(self.tenant.as_str());
-            let client = q.param(batch.client_id.as_str());
-            let subject = q.param(batch.subject.as_str());
-            let at = q.param(batch.at.as_millis());
-            q.push(
-                "INSERT INTO record_versions (tenant_id, entity_type, id, version, seq, kind, \
-                 data, deleted, changed_fields, client_id, subject, at) VALUES ",
-            );
-            for (n, w) in chunk.iter().enumerate() {
-                let r = &w.record;
-                q.push(if n == 0 { "(" } else { ", (" })
-                    .ph(t)
-                    .push(", ")
-                    .bind(r.entity_type.as_str())
-                    .push(", ")
-                    .bind(r.id.as_uuid())
-                    .push(", ")
-                    .bind(r.version.0)
-                    .push(", ")
-                    .bind(r.seq.0)
-                    .push(", ")
-                    .bind(w.kind.as_str())
-                    .push(", ")
-                    .bind_json(data[offset + n].clone())
-                    .push(", ")
-                    .bind(r.deleted)
-                    .push(", ")
-                    .bind_json(changed[offset + n].clone())
-                    .push(", ")
-                    .ph(client)
-                    .push(", ")
-                    .ph(subject)
-                    .push(", ")
-                    .ph(at)
-                    .push(")");
+        let rows = RowsText {
+            data: &data,
+            changed: &changed,
+            is_latest: &is_latest,
+        };
+        // On PostgreSQL the audit row and the new head ride along with the last records
+        // statement: fewer round trips while the tenant's clock row is locked.
+        let folded = match inner.dialect {
+            crate::sql::Dialect::Postgres if !batch.records.is_empty() => {
+                self.write_records_postgres(txn, batch, &rows).await?;
+                true
             }
-            inner.execute(txn, q).await?;
-        }
+            _ => {
+                self.write_records_sqlite(txn, batch, &rows).await?;
+                false
+            }
+        };
 
         let sizes = batch.conflicts.iter().map(|c| {
             200 + c.strategy.len()
@@ -403,51 +329,280 @@ impl SeaWriteTx {
             inner.execute(txn, q).await?;
         }
 
-        if let Some(audit) = &batch.audit {
+        if !folded {
+            if let Some(audit) = &batch.audit {
+                let mut q = inner.sql();
+                let t = q.param(self.tenant.as_str());
+                push_audit(&mut q, t, audit);
+                inner.execute(txn, q).await?;
+            }
+            if self.head != self.stored_head {
+                let mut q = inner.sql();
+                let t = q.param(self.tenant.as_str());
+                self.push_clock_update(&mut q, t);
+                inner.execute(txn, q).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The JSON text of a batch's rows, encoded once for every statement that needs it.
+struct RowsText<'a> {
+    data: &'a [String],
+    changed: &'a [String],
+    /// The row is the batch's last write of its record: it goes into `records`.
+    is_latest: &'a [bool],
+}
+
+/// The columns `records` and `record_versions` share, in the order rows bind them.
+const RECORD_SET: &str = "version = excluded.version, seq = excluded.seq, data = excluded.data, \
+     deleted = excluded.deleted, sync_status = excluded.sync_status, \
+     created_at = excluded.created_at, updated_at = excluded.updated_at, \
+     edited_at = excluded.edited_at";
+
+impl SeaWriteTx {
+    /// SQLite: one multi-row upsert of the latest states, one multi-row insert of the versions.
+    /// Statements cost no round trip there, only their size matters.
+    async fn write_records_sqlite(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &WriteBatch,
+        rows: &RowsText<'_>,
+    ) -> Result<()> {
+        let inner = &*self.inner;
+        let latest: Vec<usize> = (0..batch.records.len())
+            .filter(|&i| rows.is_latest[i])
+            .collect();
+        let sizes = latest.iter().map(|&i| {
+            let r = &batch.records[i].record;
+            100 + r.entity_type.as_str().len() + rows.data[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 11, sizes) {
             let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
             q.push(
-                "INSERT INTO push_audit (tenant_id, id, client_id, subject, changes, created, \
-                 updated, deleted, unchanged, conflicts, seq_first, seq_last, at) VALUES (",
-            )
-            .bind(self.tenant.as_str())
-            .push(", ")
-            .bind(Uuid::now_v7())
-            .push(", ")
-            .bind(audit.client_id.as_str())
-            .push(", ")
-            .bind(audit.subject.as_str())
-            .push(", ")
-            .bind(i64::from(audit.changes))
-            .push(", ")
-            .bind(i64::from(audit.created))
-            .push(", ")
-            .bind(i64::from(audit.updated))
-            .push(", ")
-            .bind(i64::from(audit.deleted))
-            .push(", ")
-            .bind(i64::from(audit.unchanged))
-            .push(", ")
-            .bind(i64::from(audit.conflicts))
-            .push(", ")
-            .bind(audit.seq_range.map(|(first, _)| first.0))
-            .push(", ")
-            .bind(audit.seq_range.map(|(_, last)| last.0))
-            .push(", ")
-            .bind(audit.at.as_millis())
-            .push(")");
+                "INSERT INTO records (tenant_id, entity_type, id, version, seq, data, deleted, \
+                 sync_status, created_at, updated_at, edited_at) VALUES ",
+            );
+            for (n, &i) in latest[range].iter().enumerate() {
+                let r = &batch.records[i].record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind_json(rows.data[i].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind(r.sync_status.as_str())
+                    .push(", ")
+                    .bind(r.created_at.as_millis())
+                    .push(", ")
+                    .bind(r.updated_at.as_millis())
+                    .push(", ")
+                    .bind(r.edited_at.as_millis())
+                    .push(")");
+            }
+            q.push(" ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET ")
+                .push(RECORD_SET);
             inner.execute(txn, q).await?;
         }
 
-        if self.head != self.stored_head {
+        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+            100 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 12, sizes) {
+            let offset = range.start;
             let mut q = inner.sql();
-            q.push("UPDATE tenant_clocks SET head = ")
-                .bind(self.head.0)
-                .push(" WHERE tenant_id = ")
-                .bind(self.tenant.as_str());
+            let t = q.param(self.tenant.as_str());
+            let client = q.param(batch.client_id.as_str());
+            let subject = q.param(batch.subject.as_str());
+            let at = q.param(batch.at.as_millis());
+            q.push(
+                "INSERT INTO record_versions (tenant_id, entity_type, id, version, seq, kind, \
+                 data, deleted, changed_fields, client_id, subject, at) VALUES ",
+            );
+            for (n, w) in batch.records[range].iter().enumerate() {
+                let r = &w.record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind(w.kind.as_str())
+                    .push(", ")
+                    .bind_json(rows.data[offset + n].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind_json(rows.changed[offset + n].clone())
+                    .push(", ")
+                    .ph(client)
+                    .push(", ")
+                    .ph(subject)
+                    .push(", ")
+                    .ph(at)
+                    .push(")");
+            }
             inner.execute(txn, q).await?;
         }
         Ok(())
     }
+
+    /// PostgreSQL: each row is sent once and written to both tables by one statement (the
+    /// upsert of the latest states is a data-modifying `WITH` over the same rows as the version
+    /// insert). The last statement also inserts the audit row and stores the new head, so a
+    /// push of one statement's worth of rows costs one round trip between its load and its
+    /// commit.
+    async fn write_records_postgres(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &WriteBatch,
+        rows: &RowsText<'_>,
+    ) -> Result<()> {
+        let inner = &*self.inner;
+        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+            120 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
+        });
+        let ranges = chunks(inner.dialect, inner.statement_bytes, 20, 13, sizes);
+        let last = ranges.len().saturating_sub(1);
+        for (chunk, range) in ranges.into_iter().enumerate() {
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            let client = q.param(batch.client_id.as_str());
+            let subject = q.param(batch.subject.as_str());
+            let at = q.param(batch.at.as_millis());
+            q.push(
+                "WITH input (entity_type, id, version, seq, kind, data, deleted, changed_fields, \
+                 sync_status, created_at, updated_at, edited_at, latest) AS (VALUES ",
+            );
+            let offset = range.start;
+            for (n, w) in batch.records[range].iter().enumerate() {
+                let r = &w.record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind(w.kind.as_str())
+                    .push(", ")
+                    .bind_json(rows.data[offset + n].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind_json(rows.changed[offset + n].clone())
+                    .push(", ")
+                    .bind(r.sync_status.as_str())
+                    .push(", ")
+                    .bind(r.created_at.as_millis())
+                    .push(", ")
+                    .bind(r.updated_at.as_millis())
+                    .push(", ")
+                    .bind(r.edited_at.as_millis())
+                    .push(", ")
+                    .bind(rows.is_latest[offset + n])
+                    .push(")");
+            }
+            q.push(
+                "), upserted AS (INSERT INTO records (tenant_id, entity_type, id, version, seq, \
+                 data, deleted, sync_status, created_at, updated_at, edited_at) SELECT ",
+            )
+            .ph(t)
+            .push(
+                ", entity_type, id, version, seq, data, deleted, sync_status, created_at, \
+                 updated_at, edited_at FROM input WHERE latest \
+                 ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET ",
+            )
+            .push(RECORD_SET)
+            .push(")");
+            if chunk == last {
+                if let Some(audit) = &batch.audit {
+                    q.push(", audit AS (");
+                    push_audit(&mut q, t, audit);
+                    q.push(")");
+                }
+                if self.head != self.stored_head {
+                    q.push(", clock AS (");
+                    self.push_clock_update(&mut q, t);
+                    q.push(")");
+                }
+            }
+            q.push(
+                " INSERT INTO record_versions (tenant_id, entity_type, id, version, seq, kind, \
+                 data, deleted, changed_fields, client_id, subject, at) SELECT ",
+            )
+            .ph(t)
+            .push(", entity_type, id, version, seq, kind, data, deleted, changed_fields, ")
+            .ph(client)
+            .push(", ")
+            .ph(subject)
+            .push(", ")
+            .ph(at)
+            .push(" FROM input");
+            inner.execute(txn, q).await?;
+        }
+        Ok(())
+    }
+
+    /// `UPDATE tenant_clocks …` storing the last allocated seq; `t` is the tenant's parameter.
+    fn push_clock_update(&self, q: &mut Sql, t: usize) {
+        q.push("UPDATE tenant_clocks SET head = ")
+            .bind(self.head.0)
+            .push(" WHERE tenant_id = ")
+            .ph(t);
+    }
+}
+
+/// `INSERT INTO push_audit …` for one push; `t` is the tenant's parameter.
+fn push_audit(q: &mut Sql, t: usize, audit: &PushAudit) {
+    q.push(
+        "INSERT INTO push_audit (tenant_id, id, client_id, subject, changes, created, updated, \
+         deleted, unchanged, conflicts, seq_first, seq_last, at) VALUES (",
+    )
+    .ph(t)
+    .push(", ")
+    .bind(Uuid::now_v7())
+    .push(", ")
+    .bind(audit.client_id.as_str())
+    .push(", ")
+    .bind(audit.subject.as_str())
+    .push(", ")
+    .bind(i64::from(audit.changes))
+    .push(", ")
+    .bind(i64::from(audit.created))
+    .push(", ")
+    .bind(i64::from(audit.updated))
+    .push(", ")
+    .bind(i64::from(audit.deleted))
+    .push(", ")
+    .bind(i64::from(audit.unchanged))
+    .push(", ")
+    .bind(i64::from(audit.conflicts))
+    .push(", ")
+    .bind(audit.seq_range.map(|(first, _)| first.0))
+    .push(", ")
+    .bind(audit.seq_range.map(|(_, last)| last.0))
+    .push(", ")
+    .bind(audit.at.as_millis())
+    .push(")");
 }
 
 /// A cheap upper estimate of a JSON value's encoded size.
