@@ -35,21 +35,24 @@
 //! exception is the background `ANALYZE` described below. A write transaction costs a fixed
 //! number of statements whatever its size: `BEGIN`, the clock, one
 //! `load` query for the records and one for the versions, then one multi-row statement per
-//! table written and `COMMIT`. A statement is split only when it would bind more values than
+//! table written and `COMMIT` (on PostgreSQL one statement writes records, versions, the audit
+//! row and the head together). A statement is split only when it would bind more values than
 //! the database allows (32 766 on SQLite, 65 535 on PostgreSQL), and, on a PostgreSQL connection
 //! that may use TLS (any `sslmode` but `disable`/`allow`), when it would carry more than 12 KiB
 //! of values: sqlx 0.9.0 sets no `TCP_NODELAY` and writes one TLS record per syscall, so a
 //! longer message stalls about 40 ms on Nagle's algorithm (see `sql::PG_TLS_STATEMENT_BYTES`).
-//! There a 100-record push costs two statements per table instead of one: a fixed cost per
+//! There a 100-record push costs about three write statements instead of one: a fixed cost per
 //! 12 KiB, never per record. With `sslmode=disable` the count does not depend on the size.
 //!
 //! On SQLite every placeholder is an anonymous `?`: with numbered parameters sqlx resolves every
 //! parameter's name, which SQLite answers by a linear scan (quadratic in the statement size).
 //!
-//! PostgreSQL plans with the table sizes of its last ANALYZE: on a fresh or fast-growing database
-//! the record lookups of `load` get a sequential scan per call until autovacuum catches up. The
-//! store runs `ANALYZE records, record_versions` in the background each time its writes since
-//! start double, from 1 000 to 64 000 records (see `Inner::note_written`).
+//! PostgreSQL plans with the table sizes and tenant frequencies of its last ANALYZE: on a fresh
+//! or fast-growing database, or for a tenant the statistics do not know yet, the record lookups
+//! of `load` read far more rows than they return until autovacuum catches up. The store runs an
+//! `ANALYZE` of the planner's columns in the background each time its writes since start double
+//! (1 000 to 64 000 records) and each time a tenant's writes since start double from 1 000 (see
+//! `Inner::note_written`).
 //!
 //! # What is indexed
 //! - `records`: primary key (tenant_id, entity_type, id) (`get`, `get_many`, `load`, upserts);
@@ -85,10 +88,11 @@ mod rows;
 mod sql;
 mod tx;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -153,8 +157,13 @@ pub(crate) struct Inner {
     /// Records written through this store since it was opened (PostgreSQL: see
     /// [`Inner::note_written`]).
     records_written: AtomicU64,
+    /// PostgreSQL: records written per tenant since the store was opened.
+    tenant_written: std::sync::Mutex<HashMap<TenantId, u64>>,
+    /// PostgreSQL: a background ANALYZE runs / is wanted.
+    analyzing: AtomicBool,
+    analyze_requested: AtomicBool,
     /// A background WAL checkpoint is running (SQLite).
-    checkpointing: std::sync::atomic::AtomicBool,
+    checkpointing: AtomicBool,
 }
 
 impl fmt::Debug for SeaStore {
@@ -226,7 +235,10 @@ impl SeaStore {
                 write_locks,
                 write_lock_timeout: options.acquire_timeout + options.sqlite_busy_timeout,
                 records_written: AtomicU64::new(0),
-                checkpointing: std::sync::atomic::AtomicBool::new(false),
+                tenant_written: std::sync::Mutex::new(HashMap::new()),
+                analyzing: AtomicBool::new(false),
+                analyze_requested: AtomicBool::new(false),
+                checkpointing: AtomicBool::new(false),
                 statement_bytes,
             }),
         })
@@ -283,6 +295,26 @@ impl SeaStore {
     fn sql(&self) -> Sql {
         Sql::new(self.inner.dialect)
     }
+}
+
+/// What the background ANALYZE reads: every column the planner estimates with, not the JSON
+/// data (the costly part of an ANALYZE of these tables, and no query filters on it by plan).
+const ANALYZE_SQL: &str = "ANALYZE records (tenant_id, entity_type, id, version, seq, deleted, \
+     sync_status, created_at, updated_at, edited_at), \
+     record_versions (tenant_id, entity_type, id, version, seq, at)";
+
+/// Doublings of the store's own writes (from 1 000 records) that trigger an ANALYZE: up to
+/// 64 000, while the whole table is young.
+const ANALYZE_STORE_DOUBLINGS: u32 = 7;
+
+/// Whether going from `before` to `before + added` records crosses one of 1 000 × 2^k for
+/// k < `doublings`.
+fn crosses_doubling(before: u64, added: u64, doublings: u32) -> bool {
+    let after = before.saturating_add(added);
+    (0..doublings.min(54)).any(|k| {
+        let at = 1_000u64 << k;
+        before < at && at <= after
+    })
 }
 
 /// In-process write lock stripes on PostgreSQL. Two tenants sharing a stripe only queue behind
@@ -362,16 +394,21 @@ impl Inner {
     /// go through the (tenant, type, seq) index: a scan of the whole type per key. Analysed small,
     /// the `load` join is planned as a hash join over a sequential scan, which the cached plan
     /// keeps doing while the table grows, until autovacuum analyses it again (a minute or more
-    /// later). So the store asks for an ANALYZE itself, in the background, each time its writes
-    /// since start double from 1 000 to 64 000 records: at most 7 times per process. Past that,
-    /// autovacuum's own analyses (every 10 % of growth) keep up, and an ANALYZE of a large table
-    /// costs the database more CPU than it saves.
+    /// later). Statistics also decide how one tenant is planned: a tenant that is not in the
+    /// last ANALYZE's most-common values (a new tenant, when the others all are) is estimated at
+    /// one row, and `load` then reads every record of the tenant to find the pushed ones, a cost
+    /// that grows with the tenant (measured: a third of the push throughput lost by a tenant's
+    /// 20 000th record). So the store asks for an ANALYZE itself, in the background, each time
+    /// its writes since start double from 1 000 to 64 000 records, and each time one tenant's
+    /// writes since start double from 1 000: a few times per tenant and process. It reads the
+    /// columns the planner estimates with, not the JSON data, which made a whole-table ANALYZE
+    /// cost the database more CPU than the pushes around it. Runs never overlap.
     ///
     /// On SQLite the same counter drives WAL checkpoints: every ~5 000 records one `PASSIVE`
     /// checkpoint runs in the background on a pooled connection, so the copy of WAL pages into the
     /// database happens beside the writers instead of inside the commit that crosses the
     /// auto-checkpoint threshold (which stays as a safety net).
-    pub(crate) fn note_written(self: &Arc<Self>, records: u64) {
+    pub(crate) fn note_written(self: &Arc<Self>, tenant: &TenantId, records: u64) {
         if records == 0 {
             return;
         }
@@ -393,23 +430,48 @@ impl Inner {
             return;
         }
         let before = self.records_written.fetch_add(records, Ordering::Relaxed);
-        let after = before.saturating_add(records);
-        let crossed = (0..7).any(|doubling| {
-            let at = 1_000u64 << doubling;
-            before < at && at <= after
-        });
-        if crossed {
-            let inner = Arc::clone(self);
-            tokio::spawn(async move {
-                // Not counted in `statements()`: it is maintenance, not work done for a caller,
-                // and would make the counts of the calls around it depend on timing.
-                // Best effort: autovacuum analyses the tables later anyway.
-                let _ = inner
-                    .db
-                    .execute_unprepared("ANALYZE records, record_versions")
-                    .await;
-            });
+        let store_crossed = crosses_doubling(before, records, ANALYZE_STORE_DOUBLINGS);
+        let tenant_crossed = {
+            let mut written = self
+                .tenant_written
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = written.entry(tenant.clone()).or_insert(0);
+            let before = *count;
+            *count = before.saturating_add(records);
+            crosses_doubling(before, records, u32::MAX)
+        };
+        if store_crossed || tenant_crossed {
+            self.request_analyze();
         }
+    }
+
+    /// Runs [`ANALYZE_SQL`] in the background, one at a time: a request made while one runs is
+    /// served by one more run right after it.
+    fn request_analyze(self: &Arc<Self>) {
+        self.analyze_requested.store(true, Ordering::Release);
+        if self.analyzing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                while inner.analyze_requested.swap(false, Ordering::AcqRel) {
+                    // Not counted in `statements()`: it is maintenance, not work done for a
+                    // caller, and would make the counts of the calls around it depend on timing.
+                    // Best effort: autovacuum analyses the tables later anyway.
+                    let _ = inner.db.execute_unprepared(ANALYZE_SQL).await;
+                }
+                inner.analyzing.store(false, Ordering::Release);
+                // A request that arrived after the last check and found `analyzing` still set
+                // is served here, unless another task has taken over.
+                if !inner.analyze_requested.load(Ordering::Acquire)
+                    || inner.analyzing.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            }
+        });
     }
 
     /// Counts a statement sent by SeaORM itself (`BEGIN`, `COMMIT`, `ROLLBACK`).

@@ -683,7 +683,7 @@ impl WriteTx for SeaWriteTx {
             ));
         }
         txn.commit().await.map_err(error::db)?;
-        self.inner.note_written(self.written);
+        self.inner.note_written(&self.tenant, self.written);
         Ok(())
     }
 
