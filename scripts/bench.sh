@@ -84,8 +84,8 @@ run_backend() { # name url
   loadgen "$backend" push-2apps push --apps 2 --batches 100 --batch-size 100
   loadgen "$backend" push-4apps push --apps 4 --batches 50 --batch-size 100
   loadgen "$backend" push-4apps-4tenants push --apps 4 --tenants 4 --batches 50 --batch-size 100
-  loadgen "$backend" pull-10k pull --records 10000 --page 10000
-  loadgen "$backend" pull-100k pull --records 100000 --page 10000
+  loadgen "$backend" pull-10k pull --records 10000 --page 10000 --rounds 5
+  loadgen "$backend" pull-100k pull --records 100000 --page 10000 --rounds 3
   loadgen "$backend" notify notify --trials 200
   loadgen "$backend" fanout-100 fanout --listeners 100 --rounds 10
   loadgen "$backend" fanout-1000 fanout --listeners 1000 --rounds 10

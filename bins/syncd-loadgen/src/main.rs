@@ -48,12 +48,15 @@ pub enum Scenario {
         #[arg(long, default_value_t = 1)]
         tenants: usize,
     },
-    /// Loads records, then pages through them with the given page size.
+    /// Loads records, then pages through them with the given page size, `rounds` times.
     Pull {
         #[arg(long, default_value_t = 100_000)]
         records: usize,
         #[arg(long, default_value_t = 10_000)]
         page: usize,
+        /// Read everything this many times; the summary gives the median round and the first.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
     /// One writer, one WebSocket listener: write start → event, per trial.
     Notify {
