@@ -104,20 +104,29 @@ impl<S: syncd_store::Store> SyncEngine<S> {
         build_body: Option<BodyBuilder<'_>>,
     ) -> Result<WriteResult> {
         let now = Timestamp::now();
-        let mut tx = self.store.begin_write(&p.tenant).await?;
-        if let Some(idem) = idempotency
-            && let Some(entry) = tx
-                .idempotency(client, &idem.key)
-                .await?
-                .filter(|e| self.idempotency_live(e))
-        {
-            // Nothing was written; dropping the transaction releases the lock.
-            drop(tx);
-            return replay(entry, idem);
-        }
-
         let (keys, versions, reused) = keys_to_load(&changes, origin);
-        let loaded = tx.load(&keys, &versions).await?;
+        let (mut tx, loaded) = match idempotency {
+            // The key is checked again under the lock, before anything is loaded.
+            Some(idem) => {
+                let mut tx = self.store.begin_write(&p.tenant).await?;
+                if let Some(entry) = tx
+                    .idempotency(client, &idem.key)
+                    .await?
+                    .filter(|e| self.idempotency_live(e))
+                {
+                    // Nothing was written; dropping the transaction releases the lock.
+                    drop(tx);
+                    return replay(entry, idem);
+                }
+                let loaded = tx.load(&keys, &versions).await?;
+                (tx, loaded)
+            }
+            None => {
+                self.store
+                    .begin_write_and_load(&p.tenant, &keys, &versions)
+                    .await?
+            }
+        };
         let mut current: HashMap<RecordKey, Record> = loaded
             .records
             .into_iter()

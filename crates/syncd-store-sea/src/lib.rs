@@ -9,7 +9,11 @@
 //! - **PostgreSQL**: the first statement upserts the tenant's `tenant_clocks` row
 //!   (`INSERT … ON CONFLICT DO UPDATE … RETURNING head`), which locks that row until the
 //!   transaction ends. Writers of one tenant queue on the row (across instances too); other
-//!   tenants are not blocked. Inside one process, writers first queue on an async lock picked
+//!   tenants are not blocked. [`Store::begin_write_and_load`] saves a round trip: one statement
+//!   locks the existing row (`SELECT … FOR UPDATE`) and loads the records. That statement's
+//!   snapshot may predate the commit it waited for, so it also reads the head as of its
+//!   snapshot; a newer locked head means a writer committed in between, and the records are
+//!   loaded again (every writer that changes a record moves the head). Inside one process, writers first queue on an async lock picked
 //!   by tenant (64 stripes), so that a burst of writers for one tenant does not park every
 //!   pooled connection on the row lock and starve the readers.
 //! - **SQLite**: the transaction starts with `BEGIN IMMEDIATE` (the database write lock is taken
@@ -103,10 +107,12 @@ use sea_orm::{
 };
 use serde_json::Value;
 use syncd_migrations::{Migrator, MigratorTrait};
-use syncd_model::{ClientId, EntityTypeName, PendingCondition, Record, Seq, TenantId, Timestamp};
+use syncd_model::{
+    ClientId, EntityTypeName, PendingCondition, Record, Seq, TenantId, Timestamp, Version,
+};
 use syncd_store::{
-    ChangePage, ChangesQuery, ConflictEntry, IdempotencyEntry, ListPage, ListQuery, PurgeStats,
-    RecordKey, Result, Since, Store, StoreError, VersionEntry, WriteTx,
+    ChangePage, ChangesQuery, ConflictEntry, IdempotencyEntry, ListPage, ListQuery, Loaded,
+    PurgeStats, RecordKey, Result, Since, Store, StoreError, VersionEntry, WriteTx,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -642,6 +648,17 @@ impl Store for SeaStore {
         Ok(Box::new(
             tx::SeaWriteTx::begin(self.inner.clone(), tenant).await?,
         ))
+    }
+
+    async fn begin_write_and_load(
+        &self,
+        tenant: &TenantId,
+        keys: &[RecordKey],
+        versions: &[(RecordKey, Version)],
+    ) -> Result<(Box<dyn WriteTx>, Loaded)> {
+        let (tx, loaded) =
+            tx::SeaWriteTx::begin_and_load(self.inner.clone(), tenant, keys, versions).await?;
+        Ok((Box::new(tx), loaded))
     }
 
     async fn changes(&self, tenant: &TenantId, query: &ChangesQuery) -> Result<ChangePage> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
-use syncd_model::{ClientId, Seq, TenantId, Version};
+use syncd_model::{ClientId, Record, Seq, TenantId, Version};
 use syncd_store::{
     ConflictStatus, IdempotencyEntry, Loaded, PushAudit, RecordKey, Result, StoreError, WriteBatch,
     WriteTx,
@@ -13,7 +13,7 @@ use syncd_store::{
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
 
-use crate::sql::{Sql, chunks};
+use crate::sql::{Dialect, Sql, chunks};
 use crate::{Inner, error, rows};
 
 pub(crate) struct SeaWriteTx {
@@ -37,53 +37,50 @@ pub(crate) struct SeaWriteTx {
 
 impl SeaWriteTx {
     pub(crate) async fn begin(inner: Arc<Inner>, tenant: &TenantId) -> Result<Self> {
-        let write_lock = match inner.write_lock(tenant) {
-            Some(lock) => {
-                let waited =
-                    tokio::time::timeout(inner.write_lock_timeout, lock.lock_owned()).await;
-                match waited {
-                    Ok(guard) => Some(guard),
-                    Err(_) => {
-                        return Err(StoreError::Unavailable(
-                            "timed out waiting for the tenant's write lock".into(),
-                        ));
-                    }
-                }
-            }
-            None => None,
-        };
-        inner.count_statement();
-        let txn = if inner.dialect == crate::sql::Dialect::Sqlite {
-            // IMMEDIATE: take the database write lock now rather than upgrade a read lock
-            // later, which could fail with SQLITE_BUSY midway through the transaction.
-            inner
-                .db
-                .begin_with_options(TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..TransactionOptions::default()
-                })
-                .await
-        } else {
-            inner.db.begin().await
-        }
-        .map_err(error::db)?;
+        let (write_lock, txn) = open(&inner, tenant).await?;
+        let head = lock_clock(&inner, &txn, tenant).await?;
+        Ok(Self::started(inner, tenant, write_lock, txn, head))
+    }
 
-        // The clock row is the tenant's lock on PostgreSQL: the upsert locks it until the
-        // transaction ends, and a writer that waited for it reads the head its predecessor
-        // committed.
-        let mut q = inner.sql();
-        q.push("INSERT INTO tenant_clocks (tenant_id, head) VALUES (")
-            .bind(tenant.as_str())
-            .push(
-                ", 0) ON CONFLICT (tenant_id) DO UPDATE SET head = tenant_clocks.head \
-                 RETURNING head",
-            );
-        let row = inner
-            .query_one(&txn, q)
-            .await?
-            .ok_or_else(|| StoreError::Internal("the tenant clock returned no row".into()))?;
-        let head = Seq(row.try_get_by_index(0).map_err(error::db)?);
-        Ok(Self {
+    /// `begin` and `load` in one round trip fewer (PostgreSQL): the tenant's clock row is
+    /// locked by the statement that loads the records. That statement reads with a snapshot
+    /// taken when it started, before it may have waited for the lock (another instance writing
+    /// the same tenant): so it also reads the head as of that snapshot, and when the locked head
+    /// is newer, a writer committed in between and the records are loaded again. Every writer
+    /// that changes a record moves the head, so equal heads mean the records are current.
+    pub(crate) async fn begin_and_load(
+        inner: Arc<Inner>,
+        tenant: &TenantId,
+        keys: &[RecordKey],
+        versions: &[(RecordKey, Version)],
+    ) -> Result<(Self, Loaded)> {
+        let (write_lock, txn) = open(&inner, tenant).await?;
+        let Some((locked, seen, records)) = lock_and_load(&inner, &txn, tenant, keys).await? else {
+            // A new tenant (no clock row yet), or more keys than one statement carries.
+            let head = lock_clock(&inner, &txn, tenant).await?;
+            let mut tx = Self::started(inner, tenant, write_lock, txn, head);
+            let loaded = tx.load(keys, versions).await?;
+            return Ok((tx, loaded));
+        };
+        let records = if locked == seen {
+            records
+        } else {
+            inner.records_by_keys(&txn, tenant, keys).await?
+        };
+        let mut tx = Self::started(inner, tenant, write_lock, txn, locked);
+        let versions = tx.load_versions(versions).await;
+        let versions = tx.track(versions)?;
+        Ok((tx, Loaded { records, versions }))
+    }
+
+    fn started(
+        inner: Arc<Inner>,
+        tenant: &TenantId,
+        write_lock: Option<OwnedMutexGuard<()>>,
+        txn: DatabaseTransaction,
+        head: Seq,
+    ) -> Self {
+        Self {
             txn: Some(txn),
             _write_lock: write_lock,
             inner,
@@ -93,7 +90,7 @@ impl SeaWriteTx {
             stored_head: head,
             failed: false,
             written: 0,
-        })
+        }
     }
 
     fn txn(&self) -> Result<&DatabaseTransaction> {
@@ -121,51 +118,67 @@ impl SeaWriteTx {
         versions: &[(RecordKey, Version)],
     ) -> Result<Loaded> {
         let txn = self.txn()?;
-        let inner = &*self.inner;
         let records = if keys.is_empty() {
             Vec::new()
         } else {
-            inner.records_by_keys(txn, &self.tenant, keys).await?
+            self.inner.records_by_keys(txn, &self.tenant, keys).await?
         };
-        let mut loaded_versions = Vec::new();
-        if !versions.is_empty() {
-            let mut wanted: Vec<&(RecordKey, Version)> = versions.iter().collect();
-            wanted.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            wanted.dedup();
-            let sizes = wanted
-                .iter()
-                .map(|(k, _)| 36 + k.entity_type.as_str().len());
-            for range in chunks(inner.dialect, inner.statement_bytes, 0, 4, sizes) {
-                let chunk = &wanted[range];
-                let mut q = inner.sql();
-                let t = q.param(self.tenant.as_str());
-                q.push("SELECT v.entity_type, v.id, v.version, ")
-                    .push(&inner.dialect.json_out("v.data"))
-                    .push(" FROM (VALUES ");
-                for (i, (key, version)) in chunk.iter().enumerate() {
-                    q.push(if i == 0 { "(" } else { ", (" })
-                        .bind(key.entity_type.as_str())
-                        .push(", ")
-                        .bind(key.id.as_uuid())
-                        .push(", ")
-                        .bind(version.0)
-                        .push(")");
-                }
-                q.push(") AS k JOIN record_versions v ON v.tenant_id = ")
-                    .ph(t)
-                    .push(
-                        " AND v.entity_type = k.column1 AND v.id = k.column2 \
-                         AND v.version = k.column3",
-                    );
-                for row in inner.query(txn, q).await? {
-                    loaded_versions.push(rows::version_data(&row)?);
-                }
-            }
-        }
         Ok(Loaded {
             records,
-            versions: loaded_versions,
+            versions: self.load_versions(versions).await?,
         })
+    }
+
+    /// The data of the given versions, in one query per statement budget.
+    async fn load_versions(
+        &self,
+        versions: &[(RecordKey, Version)],
+    ) -> Result<
+        Vec<(
+            RecordKey,
+            Version,
+            serde_json::Map<String, serde_json::Value>,
+        )>,
+    > {
+        let txn = self.txn()?;
+        let inner = &*self.inner;
+        let mut loaded_versions = Vec::new();
+        if versions.is_empty() {
+            return Ok(loaded_versions);
+        }
+        let mut wanted: Vec<&(RecordKey, Version)> = versions.iter().collect();
+        wanted.sort_unstable_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        wanted.dedup();
+        let sizes = wanted
+            .iter()
+            .map(|(k, _)| 36 + k.entity_type.as_str().len());
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 4, sizes) {
+            let chunk = &wanted[range];
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            q.push("SELECT v.entity_type, v.id, v.version, ")
+                .push(&inner.dialect.json_out("v.data"))
+                .push(" FROM (VALUES ");
+            for (i, (key, version)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .bind(key.entity_type.as_str())
+                    .push(", ")
+                    .bind(key.id.as_uuid())
+                    .push(", ")
+                    .bind(version.0)
+                    .push(")");
+            }
+            q.push(") AS k JOIN record_versions v ON v.tenant_id = ")
+                .ph(t)
+                .push(
+                    " AND v.entity_type = k.column1 AND v.id = k.column2 \
+                     AND v.version = k.column3",
+                );
+            for row in inner.query(txn, q).await? {
+                loaded_versions.push(rows::version_data(&row)?);
+            }
+        }
+        Ok(loaded_versions)
     }
 
     async fn write_inner(&self, batch: &WriteBatch) -> Result<()> {
@@ -345,6 +358,117 @@ impl SeaWriteTx {
         }
         Ok(())
     }
+}
+
+/// Queues for the in-process write lock, then begins the database transaction.
+async fn open(
+    inner: &Inner,
+    tenant: &TenantId,
+) -> Result<(Option<OwnedMutexGuard<()>>, DatabaseTransaction)> {
+    let write_lock = match inner.write_lock(tenant) {
+        Some(lock) => {
+            let waited = tokio::time::timeout(inner.write_lock_timeout, lock.lock_owned()).await;
+            match waited {
+                Ok(guard) => Some(guard),
+                Err(_) => {
+                    return Err(StoreError::Unavailable(
+                        "timed out waiting for the tenant's write lock".into(),
+                    ));
+                }
+            }
+        }
+        None => None,
+    };
+    inner.count_statement();
+    let txn = if inner.dialect == Dialect::Sqlite {
+        // IMMEDIATE: take the database write lock now rather than upgrade a read lock
+        // later, which could fail with SQLITE_BUSY midway through the transaction.
+        inner
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await
+    } else {
+        inner.db.begin().await
+    }
+    .map_err(error::db)?;
+    Ok((write_lock, txn))
+}
+
+/// Locks the tenant's clock row (creating it for a new tenant) and returns the head.
+///
+/// The clock row is the tenant's lock on PostgreSQL: the upsert locks it until the transaction
+/// ends, and a writer that waited for it reads the head its predecessor committed.
+async fn lock_clock(inner: &Inner, txn: &DatabaseTransaction, tenant: &TenantId) -> Result<Seq> {
+    let mut q = inner.sql();
+    q.push("INSERT INTO tenant_clocks (tenant_id, head) VALUES (")
+        .bind(tenant.as_str())
+        .push(
+            ", 0) ON CONFLICT (tenant_id) DO UPDATE SET head = tenant_clocks.head \
+             RETURNING head",
+        );
+    let row = inner
+        .query_one(txn, q)
+        .await?
+        .ok_or_else(|| StoreError::Internal("the tenant clock returned no row".into()))?;
+    Ok(Seq(row.try_get_by_index(0).map_err(error::db)?))
+}
+
+/// PostgreSQL: locks the tenant's existing clock row and loads `keys` in one statement. Returns
+/// the locked head, the head as the statement's snapshot saw it, and the records as that
+/// snapshot saw them; `None` when the tenant has no clock row yet, when there are no keys, or
+/// when the keys need more than one statement (the caller then locks and loads separately).
+async fn lock_and_load(
+    inner: &Inner,
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    keys: &[RecordKey],
+) -> Result<Option<(Seq, Seq, Vec<Record>)>> {
+    if inner.dialect != Dialect::Postgres || keys.is_empty() {
+        return Ok(None);
+    }
+    let mut keys: Vec<&RecordKey> = keys.iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let sizes = keys.iter().map(|k| 24 + k.entity_type.as_str().len());
+    if chunks(inner.dialect, inner.statement_bytes, 1, 2, sizes).len() != 1 {
+        return Ok(None);
+    }
+    let mut q = inner.sql();
+    let t = q.param(tenant.as_str());
+    q.push("WITH clock AS (SELECT head FROM tenant_clocks WHERE tenant_id = ")
+        .ph(t)
+        .push(" FOR UPDATE), seen AS (SELECT head FROM tenant_clocks WHERE tenant_id = ")
+        .ph(t)
+        .push(") SELECT ")
+        .push(&inner.dialect.record_columns("r"))
+        .push(", clock.head, seen.head FROM clock CROSS JOIN seen LEFT JOIN (SELECT r.* FROM (VALUES ");
+    for (i, key) in keys.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .bind(key.entity_type.as_str())
+            .push(", ")
+            .bind(key.id.as_uuid())
+            .push(")");
+    }
+    q.push(") AS k JOIN records r ON r.tenant_id = ")
+        .ph(t)
+        .push(" AND r.entity_type = k.column1 AND r.id = k.column2) r ON true");
+    let found = inner.query(txn, q).await?;
+    let Some(first) = found.first() else {
+        return Ok(None);
+    };
+    let locked = Seq(first.try_get_by_index(10).map_err(error::db)?);
+    let seen = Seq(first.try_get_by_index(11).map_err(error::db)?);
+    let mut records = Vec::with_capacity(found.len());
+    for row in &found {
+        let entity_type: Option<String> = row.try_get_by_index(0).map_err(error::db)?;
+        if entity_type.is_some() {
+            records.push(rows::record(row)?);
+        }
+    }
+    Ok(Some((locked, seen, records)))
 }
 
 /// The JSON text of a batch's rows, encoded once for every statement that needs it.

@@ -186,14 +186,16 @@ mod fixtures {
         status: SyncStatus,
         now: Timestamp,
     ) -> Vec<Record> {
-        let mut tx = store.begin_write(tenant).await.unwrap();
         let keys: Vec<RecordKey> = ops
             .iter()
             .map(|op| match op {
                 Op::Put(k, _) | Op::Delete(k) => k.clone(),
             })
             .collect();
-        let loaded = tx.load(&keys, &[]).await.unwrap();
+        let (mut tx, loaded) = store
+            .begin_write_and_load(tenant, &keys, &[])
+            .await
+            .unwrap();
         let mut current: std::collections::HashMap<RecordKey, Record> = loaded
             .records
             .into_iter()
@@ -292,7 +294,7 @@ mod cases {
     };
     use syncd_store::{
         ChangesQuery, ConflictEntry, ConflictStatus, IdempotencyEntry, ListQuery, PushAudit,
-        RecordWrite, Since, Store, StoreError, WriteBatch, WriteKind,
+        RecordKey, RecordWrite, Since, Store, StoreError, WriteBatch, WriteKind,
     };
     use syncd_store_sea::SeaStore;
     use uuid::Uuid;
@@ -1372,6 +1374,122 @@ mod cases {
         other.close().await.unwrap();
     }
 
+    /// Read-modify-write of one record by writers of two instances: each holds the tenant's
+    /// lock a moment, so writers of the other instance wait for it inside the statement that
+    /// locks and loads, with a snapshot taken before the commit they waited for. Every
+    /// increment must survive.
+    pub async fn read_modify_writes_from_two_instances_lose_no_update(
+        store: SeaStore,
+        url: String,
+    ) {
+        const TASKS: usize = 4;
+        const ROUNDS: usize = 25;
+        let t = tenant("counter");
+        let id = RecordId::new_v7();
+        apply(&store, &t, vec![put("things", id, json!({ "n": 0 }))]).await;
+        let other = SeaStore::connect(&url, crate::harness::options())
+            .await
+            .unwrap();
+        let instances = [store.clone(), other.clone()];
+        let mut tasks = Vec::new();
+        for w in 0..TASKS {
+            let store = instances[w % 2].clone();
+            let t = t.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    let k = key("things", id);
+                    let (mut tx, loaded) = store
+                        .begin_write_and_load(&t, std::slice::from_ref(&k), &[])
+                        .await
+                        .unwrap();
+                    let current = loaded.records.into_iter().next().unwrap();
+                    let n = current.data["n"].as_i64().unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    let mut next = current.clone();
+                    next.seq = tx.next_seq();
+                    next.version = current.version.next();
+                    next.data = obj(json!({ "n": n + 1 }));
+                    let mut batch = WriteBatch::new(client(), subject(), Timestamp::now());
+                    batch.records.push(RecordWrite {
+                        record: next,
+                        kind: WriteKind::Update,
+                        changed_fields: vec!["n".into()],
+                    });
+                    tx.write(&batch).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let last = store.get(&t, &key("things", id)).await.unwrap().unwrap();
+        assert_eq!(last.data["n"], json!(TASKS * ROUNDS));
+        assert_eq!(last.version, Version(1 + (TASKS * ROUNDS) as i64));
+        assert_eq!(
+            store.head(&t).await.unwrap(),
+            Seq(1 + (TASKS * ROUNDS) as i64)
+        );
+        other.close().await.unwrap();
+    }
+
+    /// Locking and loading together returns what locking and then loading returns: for a new
+    /// tenant, for an existing one, with versions, and with no keys.
+    pub async fn begin_write_and_load_returns_what_begin_write_then_load_returns(store: SeaStore) {
+        let t = tenant("acme");
+        let unknown = key("things", RecordId::new_v7());
+        // A new tenant: nothing to find, and its first seq is 1.
+        let (mut tx, loaded) = store
+            .begin_write_and_load(&t, std::slice::from_ref(&unknown), &[])
+            .await
+            .unwrap();
+        assert!(loaded.records.is_empty() && loaded.versions.is_empty());
+        assert_eq!(tx.next_seq(), Seq(1));
+        tx.rollback().await.unwrap();
+
+        let first = create_many(&store, &t, "things", 3).await;
+        let updated = apply(
+            &store,
+            &t,
+            vec![put("things", first[0].id, json!({ "n": 100 }))],
+        )
+        .await;
+        let keys: Vec<RecordKey> = first
+            .iter()
+            .map(|r| key("things", r.id))
+            .chain([unknown.clone()])
+            .collect();
+        let versions = vec![(key("things", first[0].id), Version(1))];
+
+        let mut tx = store.begin_write(&t).await.unwrap();
+        let expected = tx.load(&keys, &versions).await.unwrap();
+        let expected_head = tx.head();
+        tx.rollback().await.unwrap();
+
+        let (tx, loaded) = store
+            .begin_write_and_load(&t, &keys, &versions)
+            .await
+            .unwrap();
+        assert_eq!(tx.head(), expected_head);
+        assert_eq!(tx.head(), Seq(4));
+        let sorted = |mut records: Vec<Record>| {
+            records.sort_by_key(|r| r.seq);
+            records
+        };
+        assert_eq!(sorted(loaded.records.clone()), sorted(expected.records));
+        assert_eq!(loaded.records.len(), 3);
+        assert!(loaded.records.contains(&updated[0]));
+        assert_eq!(loaded.versions, expected.versions);
+        assert_eq!(loaded.versions.len(), 1);
+        tx.rollback().await.unwrap();
+
+        // No keys at all: the lock is still taken and the head read.
+        let (tx, loaded) = store.begin_write_and_load(&t, &[], &[]).await.unwrap();
+        assert!(loaded.records.is_empty());
+        assert_eq!(tx.head(), Seq(4));
+        tx.rollback().await.unwrap();
+    }
+
     /// A batch whose records upsert succeeds and whose version insert then fails on a
     /// duplicate primary key.
     async fn half_failing_write(
@@ -1658,8 +1776,10 @@ contract!(
         dropping_a_write_transaction_rolls_it_back,
         ping_checks_that_the_database_is_migrated,
         a_closed_pool_is_unavailable_and_a_duplicate_is_a_conflict,
+        begin_write_and_load_returns_what_begin_write_then_load_returns,
     ],
     with_url: [
+        read_modify_writes_from_two_instances_lose_no_update,
         concurrent_writers_and_cursor_readers_see_every_change_once_in_order,
         a_write_costs_the_same_statements_for_one_record_or_a_hundred,
     ],

@@ -336,6 +336,19 @@ pub trait Store: Send + Sync + 'static {
     /// Starts a write transaction holding `tenant`'s write lock.
     async fn begin_write(&self, tenant: &TenantId) -> Result<Box<dyn WriteTx>>;
 
+    /// [`Store::begin_write`] followed by [`WriteTx::load`], which a store may do in fewer round
+    /// trips. What it returns must be exactly what the two calls would return.
+    async fn begin_write_and_load(
+        &self,
+        tenant: &TenantId,
+        keys: &[RecordKey],
+        versions: &[(RecordKey, Version)],
+    ) -> Result<(Box<dyn WriteTx>, Loaded)> {
+        let mut tx = self.begin_write(tenant).await?;
+        let loaded = tx.load(keys, versions).await?;
+        Ok((tx, loaded))
+    }
+
     /// Changed records after a point, in seq order.
     async fn changes(&self, tenant: &TenantId, query: &ChangesQuery) -> Result<ChangePage>;
 
