@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use sea_orm::{DatabaseTransaction, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 use syncd_model::{ClientId, Record, Seq, TenantId, Version};
 use syncd_store::{
-    ConflictStatus, IdempotencyEntry, Loaded, PushAudit, RecordKey, Result, StoreError, WriteBatch,
-    WriteTx,
+    ConflictStatus, IdempotencyEntry, Loaded, PushAudit, RecordKey, RecordWrite, Result,
+    StoreError, WriteBatch, WriteTx,
 };
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
@@ -555,26 +555,9 @@ impl SeaWriteTx {
                  data, deleted, changed_fields, client_id, subject, at) VALUES ",
             );
             for (n, w) in batch.records[range].iter().enumerate() {
-                let r = &w.record;
-                q.push(if n == 0 { "(" } else { ", (" })
-                    .ph(t)
-                    .push(", ")
-                    .bind(r.entity_type.as_str())
-                    .push(", ")
-                    .bind(r.id.as_uuid())
-                    .push(", ")
-                    .bind(r.version.0)
-                    .push(", ")
-                    .bind(r.seq.0)
-                    .push(", ")
-                    .bind(w.kind.as_str())
-                    .push(", ")
-                    .bind_json(rows.data[offset + n].clone())
-                    .push(", ")
-                    .bind(r.deleted)
-                    .push(", ")
-                    .bind_json(rows.changed[offset + n].clone())
-                    .push(", ")
+                q.push(if n == 0 { "(" } else { ", (" }).ph(t).push(", ");
+                push_version_values(&mut q, w, rows, offset + n);
+                q.push(", ")
                     .ph(client)
                     .push(", ")
                     .ph(subject)
@@ -617,23 +600,9 @@ impl SeaWriteTx {
             let offset = range.start;
             for (n, w) in batch.records[range].iter().enumerate() {
                 let r = &w.record;
-                q.push(if n == 0 { "(" } else { ", (" })
-                    .bind(r.entity_type.as_str())
-                    .push(", ")
-                    .bind(r.id.as_uuid())
-                    .push(", ")
-                    .bind(r.version.0)
-                    .push(", ")
-                    .bind(r.seq.0)
-                    .push(", ")
-                    .bind(w.kind.as_str())
-                    .push(", ")
-                    .bind_json(rows.data[offset + n].clone())
-                    .push(", ")
-                    .bind(r.deleted)
-                    .push(", ")
-                    .bind_json(rows.changed[offset + n].clone())
-                    .push(", ")
+                q.push(if n == 0 { "(" } else { ", (" });
+                push_version_values(&mut q, w, rows, offset + n);
+                q.push(", ")
                     .bind(r.sync_status.as_str())
                     .push(", ")
                     .bind(r.created_at.as_millis())
@@ -693,6 +662,27 @@ impl SeaWriteTx {
             .push(" WHERE tenant_id = ")
             .ph(t);
     }
+}
+
+/// The values of a version row both dialects share, in this order: entity type, id, version,
+/// seq, kind, data, deleted, changed fields. `i` is the row's index in the batch.
+fn push_version_values(q: &mut Sql, w: &RecordWrite, rows: &RowsText<'_>, i: usize) {
+    let r = &w.record;
+    q.bind(r.entity_type.as_str())
+        .push(", ")
+        .bind(r.id.as_uuid())
+        .push(", ")
+        .bind(r.version.0)
+        .push(", ")
+        .bind(r.seq.0)
+        .push(", ")
+        .bind(w.kind.as_str())
+        .push(", ")
+        .bind_json(rows.data[i].clone())
+        .push(", ")
+        .bind(r.deleted)
+        .push(", ")
+        .bind_json(rows.changed[i].clone());
 }
 
 /// `INSERT INTO push_audit …` for one push; `t` is the tenant's parameter.
