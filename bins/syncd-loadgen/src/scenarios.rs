@@ -284,9 +284,12 @@ type Ws =
 
 /// Connects and waits for `authenticated`.
 async fn listen(ctx: &Context, sub: &str, client: &str) -> Result<Ws, Error> {
-    let token = ctx.token(sub, client)?;
-    let (mut ws, _) =
-        tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ctx.ws_url(&token))).await??;
+    connect_authenticated(ctx.ws_url(&ctx.token(sub, client)?)).await
+}
+
+/// Opens a WebSocket and waits for its `authenticated` message.
+async fn connect_authenticated(url: String) -> Result<Ws, Error> {
+    let (mut ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
     loop {
         let message = tokio::time::timeout(WAIT, ws.next())
             .await?
@@ -297,6 +300,28 @@ async fn listen(ctx: &Context, sub: &str, client: &str) -> Result<Ws, Error> {
             return Ok(ws);
         }
     }
+}
+
+/// `count` authenticated connections, subjects and clients `{prefix}-{i}`, opened `at_once` at
+/// a time.
+async fn connect_many(
+    ctx: &Context,
+    prefix: &str,
+    count: usize,
+    at_once: usize,
+) -> Result<Vec<Ws>, Error> {
+    let mut open = Vec::with_capacity(count);
+    for chunk_start in (0..count).step_by(at_once.max(1)) {
+        let mut connecting = JoinSet::new();
+        for i in chunk_start..(chunk_start + at_once.max(1)).min(count) {
+            let sub = format!("{prefix}-{i}");
+            connecting.spawn(connect_authenticated(ctx.ws_url(&ctx.token(&sub, &sub)?)));
+        }
+        while let Some(ws) = connecting.join_next().await {
+            open.push(ws??);
+        }
+    }
+    Ok(open)
 }
 
 /// Forwards the arrival time of every `sync_notification` to `tx`.
@@ -359,31 +384,11 @@ async fn notify(ctx: &Context, trials: usize) -> Result<Outcome, Error> {
 
 async fn fanout(ctx: &Context, listeners: usize, rounds: usize) -> Result<Outcome, Error> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks = Vec::with_capacity(listeners);
-    for chunk_start in (0..listeners).step_by(100) {
-        let mut connecting = JoinSet::new();
-        for i in chunk_start..(chunk_start + 100).min(listeners) {
-            let token_sub = format!("listener-{i}");
-            let ws_url = ctx.ws_url(&ctx.token(&token_sub, &token_sub)?);
-            connecting.spawn(async move {
-                let (mut ws, _) =
-                    tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(ws_url)).await??;
-                loop {
-                    let message = tokio::time::timeout(WAIT, ws.next())
-                        .await?
-                        .ok_or("closed before authenticated")??;
-                    if let Message::Text(text) = message
-                        && text.contains("\"authenticated\"")
-                    {
-                        return Ok::<Ws, Error>(ws);
-                    }
-                }
-            });
-        }
-        while let Some(ws) = connecting.join_next().await {
-            tasks.push(forward_notifications(ws??, tx.clone()));
-        }
-    }
+    let tasks: Vec<_> = connect_many(ctx, "listener", listeners, 100)
+        .await?
+        .into_iter()
+        .map(|ws| forward_notifications(ws, tx.clone()))
+        .collect();
     let writer = ctx.token("writer", "writer")?;
     let mut first = Vec::new();
     let mut median = Vec::new();
@@ -443,31 +448,7 @@ async fn idle(ctx: &Context, connections: usize, pid: u32) -> Result<Outcome, Er
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib(pid)?;
-    let mut open = Vec::with_capacity(connections);
-    for chunk_start in (0..connections).step_by(200) {
-        let mut connecting = JoinSet::new();
-        for i in chunk_start..(chunk_start + 200).min(connections) {
-            let sub = format!("idle-{i}");
-            let url = ctx.ws_url(&ctx.token(&sub, &sub)?);
-            connecting.spawn(async move {
-                let (mut ws, _) =
-                    tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await??;
-                loop {
-                    let message = tokio::time::timeout(WAIT, ws.next())
-                        .await?
-                        .ok_or("closed before authenticated")??;
-                    if let Message::Text(text) = message
-                        && text.contains("\"authenticated\"")
-                    {
-                        return Ok::<Ws, Error>(ws);
-                    }
-                }
-            });
-        }
-        while let Some(ws) = connecting.join_next().await {
-            open.push(ws??);
-        }
-    }
+    let open = connect_many(ctx, "idle", connections, 200).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_kib(pid)?;
     let per = (after.saturating_sub(before)) as f64 / connections as f64;
