@@ -303,6 +303,23 @@ impl SeaStore {
     }
 }
 
+/// Appends `(VALUES (type, id), …) AS k JOIN records r ON …`: the records `keys` name, `t` being
+/// the tenant's parameter. A VALUES list joined on the primary key: one index probe per key on
+/// both databases, and no deep OR chains (SQLite limits expression depth).
+pub(crate) fn push_records_of_keys(q: &mut Sql, t: usize, keys: &[&RecordKey]) {
+    q.push("(VALUES ");
+    for (i, key) in keys.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" })
+            .bind(key.entity_type.as_str())
+            .push(", ")
+            .bind(key.id.as_uuid())
+            .push(")");
+    }
+    q.push(") AS k JOIN records r ON r.tenant_id = ")
+        .ph(t)
+        .push(" AND r.entity_type = k.column1 AND r.id = k.column2");
+}
+
 /// What the background ANALYZE reads: every column the planner estimates with, not the JSON
 /// data (the costly part of an ANALYZE of these tables, and no query filters on it by plan).
 const ANALYZE_SQL: &str = "ANALYZE records (tenant_id, entity_type, id, version, seq, deleted, \
@@ -499,6 +516,19 @@ impl Inner {
         }
     }
 
+    /// `keys` in key order without repeats, and the ranges of them one statement each carries.
+    pub(crate) fn key_chunks<'k>(
+        &self,
+        keys: &'k [RecordKey],
+    ) -> (Vec<&'k RecordKey>, Vec<std::ops::Range<usize>>) {
+        let mut keys: Vec<&RecordKey> = keys.iter().collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let sizes = keys.iter().map(|k| 24 + k.entity_type.as_str().len());
+        let ranges = sql::chunks(self.dialect, self.statement_bytes, 0, 3, sizes);
+        (keys, ranges)
+    }
+
     /// Current states of `keys` in one statement per bind-limit chunk.
     pub(crate) async fn records_by_keys<C: ConnectionTrait>(
         &self,
@@ -506,30 +536,15 @@ impl Inner {
         tenant: &TenantId,
         keys: &[RecordKey],
     ) -> Result<Vec<Record>> {
-        let mut keys: Vec<&RecordKey> = keys.iter().collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let sizes = keys.iter().map(|k| 24 + k.entity_type.as_str().len());
+        let (keys, ranges) = self.key_chunks(keys);
         let mut out = Vec::with_capacity(keys.len());
-        for range in sql::chunks(self.dialect, self.statement_bytes, 0, 3, sizes) {
-            let chunk = &keys[range];
-            // A VALUES list joined on the primary key: one index probe per key on both
-            // databases, and no deep OR chains (SQLite limits expression depth).
+        for range in ranges {
             let mut q = self.sql();
             let t = q.param(tenant.as_str());
             q.push("SELECT ")
                 .push(&self.dialect.record_columns("r"))
-                .push(" FROM (VALUES ");
-            for (i, key) in chunk.iter().enumerate() {
-                q.push(if i == 0 { "(" } else { ", (" })
-                    .bind(key.entity_type.as_str())
-                    .push(", ")
-                    .bind(key.id.as_uuid())
-                    .push(")");
-            }
-            q.push(") AS k JOIN records r ON r.tenant_id = ")
-                .ph(t)
-                .push(" AND r.entity_type = k.column1 AND r.id = k.column2");
+                .push(" FROM ");
+            push_records_of_keys(&mut q, t, &keys[range]);
             out.extend(rows::records(&self.query(conn, q).await?)?);
         }
         Ok(out)

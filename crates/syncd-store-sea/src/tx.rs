@@ -429,11 +429,8 @@ async fn lock_and_load(
     if inner.dialect != Dialect::Postgres || keys.is_empty() {
         return Ok(None);
     }
-    let mut keys: Vec<&RecordKey> = keys.iter().collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let sizes = keys.iter().map(|k| 24 + k.entity_type.as_str().len());
-    if chunks(inner.dialect, inner.statement_bytes, 1, 2, sizes).len() != 1 {
+    let (keys, ranges) = inner.key_chunks(keys);
+    if ranges.len() != 1 {
         return Ok(None);
     }
     let mut q = inner.sql();
@@ -444,17 +441,9 @@ async fn lock_and_load(
         .ph(t)
         .push(") SELECT ")
         .push(&inner.dialect.record_columns("r"))
-        .push(", clock.head, seen.head FROM clock CROSS JOIN seen LEFT JOIN (SELECT r.* FROM (VALUES ");
-    for (i, key) in keys.iter().enumerate() {
-        q.push(if i == 0 { "(" } else { ", (" })
-            .bind(key.entity_type.as_str())
-            .push(", ")
-            .bind(key.id.as_uuid())
-            .push(")");
-    }
-    q.push(") AS k JOIN records r ON r.tenant_id = ")
-        .ph(t)
-        .push(" AND r.entity_type = k.column1 AND r.id = k.column2) r ON true");
+        .push(", clock.head, seen.head FROM clock CROSS JOIN seen LEFT JOIN (SELECT r.* FROM ");
+    crate::push_records_of_keys(&mut q, t, &keys);
+    q.push(") r ON true");
     let found = inner.query(txn, q).await?;
     let Some(first) = found.first() else {
         return Ok(None);
