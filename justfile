@@ -8,7 +8,7 @@ run:
 
 # Run every test; PostgreSQL suites run when SYNCD_TEST_DATABASE_URL is set
 test:
-    cargo test --workspace
+    bash scripts/test.sh
 
 # Formatting check and clippy with warnings as errors
 lint:
