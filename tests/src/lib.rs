@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use syncd_server::config::Secret;
 use syncd_server::state::Engine;
 pub use syncd_server::{Settings, config};
-use syncd_store::Store;
 use uuid::Uuid;
 
 pub mod process;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
-use crate::write::{Origin, PlannedChange, WriteResult};
+use crate::write::{Origin, PlannedChange};
 
 fn view(c: &ConflictEntry) -> Value {
     json!({
@@ -95,7 +95,7 @@ impl<S: Store> SyncEngine<S> {
             .prepare(vec![raw], Vec::new(), &self.config.limits)
             .map_err(SyncError::invalid)?
             .pop()
-            .ok_or_else(|| SyncError::bad_request("nothing to apply"))?;
+            .ok_or_else(|| SyncError::internal("a prepared resolution has no change"))?;
         let planned = vec![PlannedChange {
             index: 0,
             entity_type: Arc::clone(&change.entity_type),
@@ -105,28 +105,22 @@ impl<S: Store> SyncEngine<S> {
             client_edit_time: None,
             data: change.data,
         }];
-        let result = self
-            .write(
-                p,
-                &p.client,
-                Origin::Resolve(conflict.id),
-                planned,
-                None,
-                None,
-            )
+        let written = self
+            .write(p, Origin::Resolve(conflict.id), planned)
             .await
-            .map_err(|e| match e {
-                // Someone resolved it between the read above and this write.
-                SyncError::Internal(syncd_store::StoreError::Conflict(_)) => not_found(),
-                other => other,
+            .map_err(|e| {
+                if e.is_store_conflict() {
+                    // Someone resolved it between the read above and this write.
+                    not_found()
+                } else {
+                    e
+                }
             })?;
-        match result {
-            WriteResult::Written(mut w) => w
-                .outcomes
-                .pop()
-                .and_then(|o| o.data)
-                .ok_or_else(|| SyncError::bad_request("nothing to apply")),
-            WriteResult::Replayed(_) => Err(SyncError::bad_request("nothing to apply")),
-        }
+        written
+            .outcomes
+            .into_iter()
+            .next()
+            .and_then(|o| o.data)
+            .ok_or_else(|| SyncError::internal("a resolution wrote no record"))
     }
 }

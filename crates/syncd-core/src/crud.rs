@@ -15,7 +15,7 @@ use syncd_store::{ListQuery, RecordKey, Store};
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
-use crate::write::{CrudMode, Origin, PlannedChange, WriteResult};
+use crate::write::{CrudMode, Origin, PlannedChange};
 
 /// Query parameters of `GET /api/{type}`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,7 +29,8 @@ pub struct ListParams {
     pub include_deleted: bool,
 }
 
-/// A page of a list; serialises as `{success, data, cursor, hasMore}`.
+/// A page of a list; serialises as `{data, cursor, hasMore}` (the answer's fields beside
+/// `success`, see [`crate::Envelope::flat`]).
 #[derive(Debug, Clone)]
 pub struct ListResponse {
     pub entity_type: Arc<EntityType>,
@@ -45,8 +46,7 @@ impl Serialize for ListResponse {
             .iter()
             .map(|r| r.view(&self.entity_type))
             .collect();
-        let mut st = s.serialize_struct("ListResponse", 4)?;
-        st.serialize_field("success", &true)?;
+        let mut st = s.serialize_struct("ListResponse", 3)?;
         st.serialize_field("data", &views)?;
         st.serialize_field("cursor", &self.cursor)?;
         st.serialize_field("hasMore", &self.has_more)?;
@@ -262,76 +262,36 @@ impl<S: Store> SyncEngine<S> {
             )));
         }
         let mut errors: Vec<ChangeError> = Vec::new();
-        let mut planned = Vec::with_capacity(items.len());
+        let mut raws = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
-            let Value::Object(data) = item else {
-                return Err(SyncError::bad_request(format!(
-                    "item {index} must be a JSON object"
-                )));
-            };
-            let id = data
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|s| RecordId::parse(s).ok());
-            let version = match data.get("version") {
-                None | Some(Value::Null) => None,
-                Some(v) => match v.as_i64() {
-                    Some(n) if n >= 0 => Some(Version(n)),
-                    _ => {
-                        errors.push(ChangeError::invalid(
-                            index,
-                            ty.name.as_str(),
-                            Some("version"),
-                            "must be a non-negative integer",
-                        ));
-                        continue;
-                    }
-                },
-            };
-            if mode == CrudMode::Update && id.is_none() {
-                errors.push(ChangeError::invalid(
-                    index,
-                    ty.name.as_str(),
-                    Some("id"),
-                    "is required and must be a UUID",
-                ));
-                continue;
+            if let Some(raw) = raw_change(ty, index, item, mode, &mut errors)? {
+                raws.push(raw);
             }
-            let raw = RawChange {
-                index,
-                entity_type: ty.name.to_string(),
+        }
+        let prepared = self.registry.prepare_each(raws, &self.config.limits);
+        errors.extend(prepared.errors);
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.index);
+            return Err(SyncError::invalid(errors));
+        }
+        Ok(prepared
+            .changes
+            .into_iter()
+            .map(|c| PlannedChange {
+                index: c.index,
+                id: c.id.unwrap_or_else(RecordId::new_v7),
+                entity_type: c.entity_type,
+                // REST deletes go through DELETE; a body is always a write of its fields.
                 op: ChangeOp::Upsert,
-                id,
-                base_version: version,
+                base_version: if mode == CrudMode::Update {
+                    c.base_version
+                } else {
+                    None
+                },
                 client_edit_time: None,
-                data,
-            };
-            match self
-                .registry
-                .prepare(vec![raw], Vec::new(), &self.config.limits)
-            {
-                Ok(prepared) => planned.extend(prepared.into_iter().map(|c| PlannedChange {
-                    index: c.index,
-                    id: c.id.unwrap_or_else(RecordId::new_v7),
-                    entity_type: c.entity_type,
-                    // REST deletes go through DELETE; a body is always a write of its fields.
-                    op: ChangeOp::Upsert,
-                    base_version: if mode == CrudMode::Update {
-                        c.base_version
-                    } else {
-                        None
-                    },
-                    client_edit_time: None,
-                    data: c.data,
-                })),
-                Err(e) => errors.extend(e),
-            }
-        }
-        if errors.is_empty() {
-            Ok(planned)
-        } else {
-            Err(SyncError::invalid(errors))
-        }
+                data: c.data,
+            })
+            .collect())
     }
 
     async fn crud_write(
@@ -341,14 +301,7 @@ impl<S: Store> SyncEngine<S> {
         planned: Vec<PlannedChange>,
         many: bool,
     ) -> Result<CrudWrite> {
-        let result = self
-            .write(p, &p.client, Origin::Crud(mode), planned, None, None)
-            .await?;
-        let WriteResult::Written(written) = result else {
-            return Err(SyncError::Internal(syncd_store::StoreError::Internal(
-                "a CRUD write was answered as a replay".into(),
-            )));
-        };
+        let written = self.write(p, Origin::Crud(mode), planned).await?;
         Ok(CrudWrite {
             records: written
                 .outcomes
@@ -358,6 +311,58 @@ impl<S: Store> SyncEngine<S> {
             many,
         })
     }
+}
+
+/// One item of a REST body as a raw change; problems of its id and version are collected.
+fn raw_change(
+    ty: &EntityType,
+    index: usize,
+    item: Value,
+    mode: CrudMode,
+    errors: &mut Vec<ChangeError>,
+) -> Result<Option<RawChange>> {
+    let Value::Object(data) = item else {
+        return Err(SyncError::bad_request(format!(
+            "item {index} must be a JSON object"
+        )));
+    };
+    let id = data
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| RecordId::parse(s).ok());
+    let version = match data.get("version") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(n) if n >= 0 => Some(Version(n)),
+            _ => {
+                errors.push(ChangeError::invalid(
+                    index,
+                    ty.name.as_str(),
+                    Some("version"),
+                    "must be a non-negative integer",
+                ));
+                return Ok(None);
+            }
+        },
+    };
+    if mode == CrudMode::Update && id.is_none() {
+        errors.push(ChangeError::invalid(
+            index,
+            ty.name.as_str(),
+            Some("id"),
+            "is required and must be a UUID",
+        ));
+        return Ok(None);
+    }
+    Ok(Some(RawChange {
+        index,
+        entity_type: ty.name.to_string(),
+        op: ChangeOp::Upsert,
+        id,
+        base_version: version,
+        client_edit_time: None,
+        data,
+    }))
 }
 
 fn items(body: Value) -> Result<(Vec<Value>, bool)> {

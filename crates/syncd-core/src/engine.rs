@@ -95,12 +95,9 @@ impl<S: Store> SyncEngine<S> {
     }
 
     pub(crate) fn strategy(&self, ty: &EntityType) -> Result<&Arc<dyn ConflictStrategy>> {
-        self.strategies.get(ty.name.as_str()).ok_or_else(|| {
-            SyncError::Internal(syncd_store::StoreError::Internal(format!(
-                "no strategy resolved for `{}`",
-                ty.name
-            )))
-        })
+        self.strategies
+            .get(ty.name.as_str())
+            .ok_or_else(|| SyncError::internal(format!("no strategy resolved for `{}`", ty.name)))
     }
 
     /// A registered type the caller may read.

@@ -1,7 +1,7 @@
 //! The engine's one error type. HTTP statuses are decided at the server edge.
 
 use syncd_model::ChangeError;
-use syncd_store::StoreError;
+use syncd_store::{Cause, StoreError};
 
 /// Which 422 a validation failure is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub enum SyncError {
     Unavailable(#[source] StoreError),
     /// A bug or corrupt data; the cause goes to the log, never to the client.
     #[error("internal error")]
-    Internal(#[source] StoreError),
+    Internal(#[source] Cause),
 }
 
 impl SyncError {
@@ -54,6 +54,21 @@ impl SyncError {
         SyncError::BadRequest {
             message: message.into(),
             details: Vec::new(),
+        }
+    }
+
+    /// A bug the engine found itself.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        SyncError::Internal(message.into().into())
+    }
+
+    /// Whether this is a store's refusal of a conflicting write.
+    pub(crate) fn is_store_conflict(&self) -> bool {
+        match self {
+            SyncError::Internal(cause) => cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(|e| matches!(e, StoreError::Conflict(_))),
+            _ => false,
         }
     }
 
@@ -83,7 +98,7 @@ impl From<StoreError> for SyncError {
         match e {
             StoreError::Unavailable(_) => SyncError::Unavailable(e),
             StoreError::NotFound => SyncError::NotFound("not found".into()),
-            StoreError::Conflict(_) | StoreError::Internal(_) => SyncError::Internal(e),
+            StoreError::Conflict(_) | StoreError::Internal(_) => SyncError::Internal(Box::new(e)),
         }
     }
 }

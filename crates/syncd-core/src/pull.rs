@@ -107,7 +107,8 @@ pub fn entity_types(value: Option<&Value>) -> Result<Option<Vec<String>>> {
     }
 }
 
-/// Records grouped by type, plus paging state. Serialises as the pull envelope.
+/// Records grouped by type, plus paging state. Serialises as the pull answer's fields beside
+/// `success` (see [`crate::Envelope::flat`]).
 #[derive(Debug, Clone)]
 pub struct PullResponse {
     /// Every asked-for type, in the order asked, with its records in seq order.
@@ -139,8 +140,7 @@ impl Serialize for Grouped<'_> {
 
 impl Serialize for PullResponse {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("PullResponse", 5)?;
-        st.serialize_field("success", &true)?;
+        let mut st = s.serialize_struct("PullResponse", 4)?;
         st.serialize_field("data", &Grouped(&self.data))?;
         if let Some(cursor) = &self.cursor {
             st.serialize_field("cursor", cursor)?;

@@ -7,15 +7,16 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use syncd_model::{
-    Change, ChangeError, ChangeErrorKind, ChangeOp, ClientId, Cursor, RecordId, Timestamp, Version,
-    parse_push_body, worst_kind,
+    Change, ChangeError, ChangeErrorKind, ChangeOp, ClientId, Cursor, PushBody, RecordId,
+    Timestamp, Version, parse_push_body, worst_kind,
 };
-use syncd_store::{RecordKey, Store};
+use syncd_store::{IdempotencyEntry, RecordKey, Store};
 
 use crate::engine::SyncEngine;
+use crate::envelope::Envelope;
 use crate::error::{InvalidKind, Result, SyncError};
 use crate::principal::Principal;
-use crate::write::{Idempotency, Origin, Outcome, PlannedChange, WriteResult, check_references};
+use crate::write::{Origin, Outcome, PlannedChange, check_references};
 
 /// What a push answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,20 @@ pub struct PushOutcome {
     pub body: String,
     /// True when the idempotency key had been seen: nothing was applied this time.
     pub replayed: bool,
+}
+
+/// A push's idempotency key and the digest of its body.
+struct Idempotency {
+    key: String,
+    request_hash: String,
+}
+
+/// What a push's idempotency key says before the push is applied.
+enum KeyCheck {
+    /// Not seen (or expired): apply the push and store its answer under the key.
+    Fresh(Idempotency),
+    /// Seen with the same body: its stored answer.
+    Seen(PushOutcome),
 }
 
 /// One entry of a push response's `results`.
@@ -43,7 +58,6 @@ struct PushResult<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PushBodyView<'a> {
-    success: bool,
     data: Vec<&'a RawValue>,
     results: Vec<PushResult<'a>>,
     cursor: Cursor,
@@ -61,7 +75,7 @@ impl<S: Store> SyncEngine<S> {
         body: Value,
         idempotency_key: Option<&str>,
     ) -> Result<PushOutcome> {
-        let request_hash = hash(&body);
+        let request_hash = hash(&body)?;
         let parsed = parse_push_body(body).map_err(|e| SyncError::bad_request(e.0))?;
         let client = match (&parsed.client_id, p.client_explicit) {
             (Some(id), false) => ClientId::parse(id.as_str())
@@ -71,30 +85,44 @@ impl<S: Store> SyncEngine<S> {
         let key = idempotency_key
             .map(str::to_owned)
             .or_else(|| parsed.push_id.clone());
-        if let Some(key) = &key {
-            if key.is_empty() || key.len() > 255 {
-                return Err(SyncError::bad_request(
-                    "the idempotency key must be 1 to 255 characters",
-                ));
-            }
-            if let Some(entry) = self
-                .store
-                .idempotency(&p.tenant, &client, key)
-                .await?
-                .filter(|e| self.idempotency_live(e))
-            {
-                return if entry.request_hash == request_hash {
-                    metrics::counter!("syncd_push_replays_total").increment(1);
-                    Ok(PushOutcome {
-                        body: entry.response,
-                        replayed: true,
-                    })
-                } else {
-                    Err(SyncError::IdempotencyKeyReused)
-                };
-            }
-        }
+        let idempotency = match key {
+            None => None,
+            Some(key) => match self.check_key(p, &client, key, request_hash).await? {
+                KeyCheck::Fresh(idem) => Some(idem),
+                KeyCheck::Seen(replayed) => return Ok(replayed),
+            },
+        };
+        let planned = self.validate_push(p, parsed).await?;
+        self.apply_push(p, &client, planned, idempotency).await
+    }
 
+    /// A well-formed key not seen before, or the stored answer of the push it was first used
+    /// with (read without the lock: the fast path of a replay).
+    async fn check_key(
+        &self,
+        p: &Principal,
+        client: &ClientId,
+        key: String,
+        request_hash: String,
+    ) -> Result<KeyCheck> {
+        if key.is_empty() || key.len() > 255 {
+            return Err(SyncError::bad_request(
+                "the idempotency key must be 1 to 255 characters",
+            ));
+        }
+        let idem = Idempotency { key, request_hash };
+        match self.store.idempotency(&p.tenant, client, &idem.key).await? {
+            Some(entry) if self.idempotency_live(&entry) => {
+                replay(entry, &idem).map(KeyCheck::Seen)
+            }
+            _ => Ok(KeyCheck::Fresh(idem)),
+        }
+    }
+
+    /// Every check that needs no lock: size, shapes, scopes, each change against its type, and
+    /// (only to complete the report of a push that already fails) the checks the write makes
+    /// under the lock.
+    async fn validate_push(&self, p: &Principal, parsed: PushBody) -> Result<Vec<PlannedChange>> {
         let total = parsed.changes.len() + parsed.errors.len();
         if total > self.config.max_changes_per_push {
             return Err(SyncError::PayloadTooLarge(format!(
@@ -125,91 +153,111 @@ impl<S: Store> SyncEngine<S> {
                 )));
             }
         }
-        // Each change on its own, so that the valid ones can still be checked for what only
-        // the stored records tell (required fields of creates, references).
+        let prepared = self
+            .registry
+            .prepare_each(parsed.changes, &self.config.limits);
         let mut errors = parsed.errors;
-        let mut changes = Vec::with_capacity(parsed.changes.len());
-        for raw in parsed.changes {
-            match self
-                .registry
-                .prepare(vec![raw], Vec::new(), &self.config.limits)
-            {
-                Ok(prepared) => changes.extend(prepared),
-                Err(e) => errors.extend(e),
-            }
-        }
+        errors.extend(prepared.errors);
         if !errors.is_empty() {
-            let kind = match worst_kind(&errors) {
-                Some(ChangeErrorKind::UnknownEntityType) => InvalidKind::UnknownEntityType,
-                _ => InvalidKind::Failed,
-            };
-            errors.extend(self.lockless_checks(p, &changes).await?);
-            errors.sort_by_key(|e| e.index);
-            let message = match kind {
-                InvalidKind::UnknownEntityType => {
-                    "the push names an unknown entity type; nothing was applied".to_owned()
-                }
-                InvalidKind::Failed => format!(
-                    "{} problem(s) in the push; nothing was applied",
-                    errors.len()
-                ),
-            };
-            return Err(SyncError::Invalid {
-                kind,
-                message,
-                details: errors,
-            });
+            return Err(self.invalid_push(p, errors, &prepared.changes).await);
         }
-        let planned: Vec<PlannedChange> = changes
-            .into_iter()
-            .map(|c| PlannedChange {
-                index: c.index,
-                id: c.id.unwrap_or_else(RecordId::new_v7),
-                entity_type: c.entity_type,
-                op: c.op,
-                base_version: c.base_version,
-                client_edit_time: c.client_edit_time,
-                data: c.data,
-            })
-            .collect();
-        let count = planned.len();
-        let idempotency = key.map(|key| Idempotency { key, request_hash });
-        let build = |outcomes: &[Outcome], cursor: Cursor, at: Timestamp| {
-            self.push_body(outcomes, cursor, at)
+        Ok(prepared.changes.into_iter().map(planned).collect())
+    }
+
+    /// The 422 of a push with invalid changes, completed with what the valid ones would meet
+    /// under the lock.
+    async fn invalid_push(
+        &self,
+        p: &Principal,
+        mut errors: Vec<ChangeError>,
+        valid: &[Change],
+    ) -> SyncError {
+        let kind = match worst_kind(&errors) {
+            Some(ChangeErrorKind::UnknownEntityType) => InvalidKind::UnknownEntityType,
+            _ => InvalidKind::Failed,
         };
-        let result = self
-            .write(
-                p,
-                &client,
-                Origin::Push,
-                planned,
-                idempotency.as_ref(),
-                Some(&build),
-            )
-            .await?;
-        match result {
-            WriteResult::Replayed(body) => Ok(PushOutcome {
-                body,
-                replayed: true,
-            }),
-            WriteResult::Written(written) => {
-                metrics::counter!("syncd_push_total").increment(1);
-                metrics::counter!("syncd_push_changes_total").increment(count as u64);
-                let body = match written.body {
-                    Some(body) => body,
-                    None => self.push_body(&written.outcomes, written.cursor, written.at),
-                };
-                Ok(PushOutcome {
-                    body,
-                    replayed: false,
-                })
+        match self.lockless_checks(p, valid).await {
+            Ok(more) => errors.extend(more),
+            Err(e) => return e,
+        }
+        errors.sort_by_key(|e| e.index);
+        let message = match kind {
+            InvalidKind::UnknownEntityType => {
+                "the push names an unknown entity type; nothing was applied".to_owned()
             }
+            InvalidKind::Failed => format!(
+                "{} problem(s) in the push; nothing was applied",
+                errors.len()
+            ),
+        };
+        SyncError::Invalid {
+            kind,
+            message,
+            details: errors,
         }
     }
 
-    fn push_body(&self, outcomes: &[Outcome], cursor: Cursor, at: Timestamp) -> String {
+    /// The write of a push. With an idempotency key the key is checked again under the lock,
+    /// and the response is rendered before the commit so the entry holds exactly the bytes the
+    /// client gets; without one, the response is rendered after the commit, outside the lock.
+    async fn apply_push(
+        &self,
+        p: &Principal,
+        client: &ClientId,
+        planned: Vec<PlannedChange>,
+        idempotency: Option<Idempotency>,
+    ) -> Result<PushOutcome> {
+        let count = planned.len();
+        let begun = match &idempotency {
+            Some(idem) => {
+                let mut tx = self.store.begin_write(&p.tenant).await?;
+                if let Some(entry) = tx
+                    .idempotency(client, &idem.key)
+                    .await?
+                    .filter(|e| self.idempotency_live(e))
+                {
+                    // Nothing was written; dropping the transaction releases the lock.
+                    drop(tx);
+                    return replay(entry, idem);
+                }
+                Some(tx)
+            }
+            None => None,
+        };
+        let open = self.open_write(p, Origin::Push, &planned, begun).await?;
+        let (tx, mut plan) = self
+            .plan_write(p, client, Origin::Push, planned, open)
+            .await?;
+        let stored = match idempotency {
+            Some(idem) => {
+                plan.render();
+                let body = self.push_body(&plan.outcomes, plan.cursor, plan.at)?;
+                plan.batch.idempotency = Some(IdempotencyEntry {
+                    client_id: client.clone(),
+                    key: idem.key,
+                    request_hash: idem.request_hash,
+                    response: body.clone(),
+                    created_at: plan.at,
+                });
+                Some(body)
+            }
+            None => None,
+        };
+        let written = self.commit_write(p, client, tx, plan).await?;
+        metrics::counter!("syncd_push_total").increment(1);
+        metrics::counter!("syncd_push_changes_total").increment(count as u64);
+        let body = match stored {
+            Some(body) => body,
+            None => self.push_body(&written.outcomes, written.cursor, written.at)?,
+        };
+        Ok(PushOutcome {
+            body,
+            replayed: false,
+        })
+    }
+
+    fn push_body(&self, outcomes: &[Outcome], cursor: Cursor, at: Timestamp) -> Result<String> {
         let view = PushBodyView {
-            success: true,
             data: outcomes
                 .iter()
                 .map(|o| o.data.as_deref().unwrap_or(RawValue::NULL))
@@ -231,8 +279,7 @@ impl<S: Store> SyncEngine<S> {
             cursor,
             sync_timestamp: at,
         };
-        // Serialising strings, numbers and raw JSON into a String cannot fail.
-        serde_json::to_string(&view).unwrap_or_default()
+        serde_json::to_string(&Envelope::flat(view)).map_err(|e| SyncError::Internal(Box::new(e)))
     }
 
     /// The checks the write path makes under the lock (required fields of creates,
@@ -291,9 +338,35 @@ impl<S: Store> SyncEngine<S> {
     }
 }
 
+/// A change that passed validation, with its id decided.
+fn planned(c: Change) -> PlannedChange {
+    PlannedChange {
+        index: c.index,
+        id: c.id.unwrap_or_else(RecordId::new_v7),
+        entity_type: c.entity_type,
+        op: c.op,
+        base_version: c.base_version,
+        client_edit_time: c.client_edit_time,
+        data: c.data,
+    }
+}
+
+/// The stored answer of a key seen before with the same body; the same key with another body
+/// is refused.
+fn replay(entry: IdempotencyEntry, idem: &Idempotency) -> Result<PushOutcome> {
+    if entry.request_hash != idem.request_hash {
+        return Err(SyncError::IdempotencyKeyReused);
+    }
+    metrics::counter!("syncd_push_replays_total").increment(1);
+    Ok(PushOutcome {
+        body: entry.response,
+        replayed: true,
+    })
+}
+
 /// A digest of the request body, to tell a retried push from another push reusing its key.
-fn hash(body: &Value) -> String {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+fn hash(body: &Value) -> Result<String> {
+    let bytes = serde_json::to_vec(body).map_err(|e| SyncError::Internal(Box::new(e)))?;
     let digest = Sha256::digest(&bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }

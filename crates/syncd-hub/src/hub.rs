@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use bytes::Bytes;
 use syncd_model::{
@@ -121,8 +121,10 @@ pub struct Hub {
     next_id: AtomicU64,
     counters: Counters,
     shutting_down: AtomicBool,
-    backplane: OnceLock<Arc<dyn Backplane>>,
-    records: OnceLock<Arc<dyn RecordSource>>,
+    /// Where local events go to reach the other instances.
+    backplane: Option<Arc<dyn Backplane>>,
+    /// Where the records of events from other instances are read, for `data_update`.
+    records: Option<Arc<dyn RecordSource>>,
     this: Weak<Hub>,
 }
 
@@ -136,31 +138,41 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
+    /// A hub for one process: events reach the connections of this instance only.
     pub fn new(config: HubConfig) -> Arc<Self> {
+        Self::build(config, None, |_| None)
+    }
+
+    /// A hub of one instance among several: local events also go to `backplane` (made from a
+    /// weak handle to the hub, through which it delivers the others' events), and the records
+    /// of the others' events are read from `records` for connections that want their data.
+    pub fn connected(
+        config: HubConfig,
+        records: Arc<dyn RecordSource>,
+        backplane: impl FnOnce(Weak<Hub>) -> Arc<dyn Backplane>,
+    ) -> Arc<Self> {
+        Self::build(config, Some(records), |hub| Some(backplane(hub)))
+    }
+
+    fn build(
+        config: HubConfig,
+        records: Option<Arc<dyn RecordSource>>,
+        backplane: impl FnOnce(Weak<Hub>) -> Option<Arc<dyn Backplane>>,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|this| Hub {
             config,
             tenants: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             counters: Counters::default(),
             shutting_down: AtomicBool::new(false),
-            backplane: OnceLock::new(),
-            records: OnceLock::new(),
+            backplane: backplane(this.clone()),
+            records,
             this: this.clone(),
         })
     }
 
     pub fn config(&self) -> HubConfig {
         self.config
-    }
-
-    /// Forwards local events to other instances from now on.
-    pub fn set_backplane(&self, backplane: Arc<dyn Backplane>) {
-        let _ = self.backplane.set(backplane);
-    }
-
-    /// Where records of events from other instances are read, for `data_update`.
-    pub fn set_record_source(&self, source: Arc<dyn RecordSource>) {
-        let _ = self.records.set(source);
     }
 
     fn read_tenants(
@@ -384,7 +396,7 @@ impl Hub {
     /// Reads the records of an event that came from another instance and sends them as
     /// `data_update` to the connections that asked for data.
     fn fetch_remote_records(&self, event: &ChangeEvent) {
-        let (Some(source), Some(hub)) = (self.records.get().cloned(), self.this.upgrade()) else {
+        let (Some(source), Some(hub)) = (self.records.clone(), self.this.upgrade()) else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -487,7 +499,7 @@ impl Hub {
 impl Notifier for Hub {
     fn publish(&self, event: Arc<ChangeEvent>) {
         self.deliver(&event);
-        if let Some(backplane) = self.backplane.get() {
+        if let Some(backplane) = &self.backplane {
             backplane.forward(&event);
         }
     }

@@ -18,7 +18,7 @@ pub use hub::{
     Connection, Hub, HubConfig, HubStats, NotReadable, Outgoing, RegisterError, Subscription,
 };
 #[cfg(feature = "postgres")]
-pub use pg::PgBackplane;
+pub use pg::{PgBackplane, PgListening};
 
 /// Carries events to the other instances that share the database.
 pub trait Backplane: Send + Sync + 'static {

@@ -49,60 +49,80 @@ impl std::fmt::Debug for PgBackplane {
     }
 }
 
+/// A `LISTEN` connection, ready to deliver into a hub: [`PgListening::start`] makes the
+/// backplane once the hub exists (see [`Hub::connected`]).
+pub struct PgListening {
+    pool: PgPool,
+    listener: PgListener,
+}
+
 impl PgBackplane {
-    /// Starts listening and returns the backplane; register it with [`Hub::set_backplane`].
-    pub async fn start(pool: PgPool, hub: &Arc<Hub>) -> Result<Arc<Self>, sqlx::Error> {
-        let instance = Uuid::new_v4();
+    /// Opens the `LISTEN` connection. Connecting first, before the hub is built, keeps the
+    /// hub's construction synchronous.
+    pub async fn listen(pool: PgPool) -> Result<PgListening, sqlx::Error> {
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(CHANNEL).await?;
-        let (outgoing, mut rx) = mpsc::channel::<String>(4096);
-        let sender = tokio::spawn(async move {
-            while let Some(payload) = rx.recv().await {
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(&payload)
-                    .execute(&pool)
-                    .await;
-                if let Err(e) = sent {
-                    metrics::counter!("syncd_backplane_send_errors_total").increment(1);
-                    tracing::warn!(error = %e, "backplane: NOTIFY failed; other instances miss one event");
-                }
-            }
-        });
-        let weak: Weak<Hub> = Arc::downgrade(hub);
-        let receiver = tokio::spawn(async move {
-            loop {
-                let received = listener.try_recv().await;
-                let Some(hub) = weak.upgrade() else {
-                    return;
-                };
-                match received {
-                    Ok(Some(notification)) => match decode(notification.payload()) {
-                        Some((from, event)) if from != instance => hub.deliver(&event),
-                        Some(_) => {}
-                        None => tracing::warn!("backplane: ignoring a malformed payload"),
-                    },
-                    Ok(None) => {
-                        // The connection dropped and will be re-established: anything sent
-                        // meanwhile is lost, so every client is told to catch up.
-                        tracing::warn!("backplane: LISTEN connection lost; clients will resync");
-                        hub.resync_all();
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "backplane: LISTEN failed; retrying");
-                        drop(hub);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        });
-        Ok(Arc::new(Self {
+        Ok(PgListening { pool, listener })
+    }
+}
+
+impl PgListening {
+    /// Starts sending this instance's events and delivering the others' into `hub`.
+    pub fn start(self, hub: Weak<Hub>) -> Arc<PgBackplane> {
+        let instance = Uuid::new_v4();
+        let (outgoing, rx) = mpsc::channel::<String>(4096);
+        let sender = tokio::spawn(send(self.pool, rx));
+        let receiver = tokio::spawn(receive(self.listener, hub, instance));
+        Arc::new(PgBackplane {
             instance,
             outgoing,
             tasks: vec![sender, receiver],
-        }))
+        })
     }
+}
 
+async fn send(pool: PgPool, mut rx: mpsc::Receiver<String>) {
+    while let Some(payload) = rx.recv().await {
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(&payload)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            metrics::counter!("syncd_backplane_send_errors_total").increment(1);
+            tracing::warn!(error = %e, "backplane: NOTIFY failed; other instances miss one event");
+        }
+    }
+}
+
+async fn receive(mut listener: PgListener, hub: Weak<Hub>, instance: Uuid) {
+    loop {
+        let received = listener.try_recv().await;
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        match received {
+            Ok(Some(notification)) => match decode(notification.payload()) {
+                Some((from, event)) if from != instance => hub.deliver(&event),
+                Some(_) => {}
+                None => tracing::warn!("backplane: ignoring a malformed payload"),
+            },
+            Ok(None) => {
+                // The connection dropped and will be re-established: anything sent meanwhile
+                // is lost, so every client is told to catch up.
+                tracing::warn!("backplane: LISTEN connection lost; clients will resync");
+                hub.resync_all();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "backplane: LISTEN failed; retrying");
+                drop(hub);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+impl PgBackplane {
     pub fn instance(&self) -> Uuid {
         self.instance
     }

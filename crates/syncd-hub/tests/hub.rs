@@ -1080,13 +1080,12 @@ impl RecordSource for Records {
 
 #[tokio::test]
 async fn a_remote_event_has_its_records_read_from_the_record_source_for_data_subscribers() {
-    let hub = hub();
     let write = event("acme", "app-1", 20, &[("end_user", 2), ("notes", 1)]);
     let source = Arc::new(Records {
         records: write.records.clone(),
         asked: Mutex::new(Vec::new()),
     });
-    hub.set_record_source(source.clone());
+    let hub = connected(source.clone(), Arc::new(Forwarded::default()));
     let with_data = connect(&hub, "acme", "app-2");
     with_data
         .subscribe(Some(vec![ty("end_user")]), true)
@@ -1126,12 +1125,11 @@ async fn a_remote_event_has_its_records_read_from_the_record_source_for_data_sub
 
 #[tokio::test]
 async fn a_remote_event_is_not_read_from_the_store_when_nobody_wants_its_data() {
-    let hub = hub();
     let source = Arc::new(Records {
         records: Vec::new(),
         asked: Mutex::new(Vec::new()),
     });
-    hub.set_record_source(source.clone());
+    let hub = connected(source.clone(), Arc::new(Forwarded::default()));
     let no_data = connect(&hub, "acme", "app-2");
     let other_types = connect(&hub, "acme", "app-3");
     other_types
@@ -1156,20 +1154,29 @@ impl Backplane for Forwarded {
     }
 }
 
+/// A hub of one instance among several, with this record source and backplane.
+fn connected(records: Arc<dyn RecordSource>, backplane: Arc<dyn Backplane>) -> Arc<Hub> {
+    Hub::connected(HubConfig::default(), records, move |_| backplane)
+}
+
 #[test]
 fn publish_delivers_locally_and_forwards_the_event_to_the_backplane() {
-    let hub = hub();
-    let conn = connect(&hub, "acme", "app-2");
     let backplane = Arc::new(Forwarded::default());
+    let nothing = Arc::new(Records {
+        records: Vec::new(),
+        asked: Mutex::new(Vec::new()),
+    });
+    let alone = hub();
+    let hub = connected(nothing, backplane.clone());
+    let conn = connect(&hub, "acme", "app-2");
     let write = event("acme", "app-1", 1, &[("end_user", 1)]);
-    hub.publish(Arc::new(write.clone()));
+    alone.publish(Arc::new(write.clone()));
     assert!(backplane.0.lock().unwrap().is_empty());
-    hub.set_backplane(backplane.clone());
 
     hub.publish(Arc::new(write.clone()));
 
     assert_eq!(*backplane.0.lock().unwrap(), [write]);
-    assert_eq!(messages(&conn).len(), 2);
+    assert_eq!(messages(&conn).len(), 1);
 }
 
 #[tokio::test]
@@ -1286,12 +1293,28 @@ mod postgres {
         }
     }
 
-    /// An instance: a hub whose local events go to the others through the database.
+    /// An instance: a hub whose local events go to the others through the database, and
+    /// whose remote events' records are read from `records`.
+    async fn instance_with(
+        db: &Database,
+        records: Arc<dyn RecordSource>,
+    ) -> (Arc<Hub>, Arc<PgBackplane>) {
+        let listening = PgBackplane::listen(db.pool().await).await.unwrap();
+        let mut started = None;
+        let hub = Hub::connected(HubConfig::default(), records, |hub| {
+            let backplane = listening.start(hub);
+            started = Some(backplane.clone());
+            backplane
+        });
+        (hub, started.unwrap())
+    }
+
     async fn instance(db: &Database) -> (Arc<Hub>, Arc<PgBackplane>) {
-        let hub = super::hub();
-        let backplane = PgBackplane::start(db.pool().await, &hub).await.unwrap();
-        hub.set_backplane(backplane.clone());
-        (hub, backplane)
+        let nothing = Arc::new(Records {
+            records: Vec::new(),
+            asked: Mutex::new(Vec::new()),
+        });
+        instance_with(db, nothing).await
     }
 
     async fn next_messages(conn: &Connection) -> Vec<Value> {
@@ -1313,9 +1336,6 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_push_on_instance_a_reaches_the_clients_of_instance_b_with_data_read_on_b() {
         on_postgres(|db| async move {
-            let (hub_a, a) = instance(&db).await;
-            let (hub_b, b) = instance(&db).await;
-            assert_ne!(a.instance(), b.instance());
             let mut write = event("acme", "app-1", 20, &[("end_user", 2), ("notes", 1)]);
             let id = RecordId::new_v7();
             write.status_updates.push(StatusUpdate {
@@ -1327,7 +1347,9 @@ mod postgres {
                 records: write.records.clone(),
                 asked: Mutex::new(Vec::new()),
             });
-            hub_b.set_record_source(source.clone());
+            let (hub_a, a) = instance(&db).await;
+            let (hub_b, b) = instance_with(&db, source.clone()).await;
+            assert_ne!(a.instance(), b.instance());
             let on_a = connect(&hub_a, "acme", "app-2");
             let on_b = connect(&hub_b, "acme", "app-3");
             on_b.subscribe(Some(vec![ty("end_user")]), true).unwrap();

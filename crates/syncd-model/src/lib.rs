@@ -15,7 +15,7 @@ pub mod timestamp;
 pub mod validate;
 
 pub use change::{
-    Change, ChangeError, ChangeErrorKind, ChangeOp, PushBody, PushBodyError, RawChange,
+    Change, ChangeError, ChangeErrorKind, ChangeOp, Prepared, PushBody, PushBodyError, RawChange,
     parse_push_body, worst_kind,
 };
 pub use entities_file::{ConfigError, EntitiesFile};

@@ -3,7 +3,7 @@
 use syncd_model::Registry;
 
 use crate::auth::{self, AuthConfigError, Authenticator};
-use crate::config::{Environment, Settings, SettingsError};
+use crate::config::{Environment, Settings, SettingsError, redact_url};
 use crate::startup::{self, StartupError};
 use crate::{dev, telemetry};
 
@@ -80,44 +80,20 @@ pub fn check_config(settings: &Settings) -> Result<Registry, StartupError> {
     startup::check(&settings)
 }
 
-/// Parses `90s`, `15m`, `24h`, `7d` or plain seconds.
+/// Parses a lifetime as people write it (`90s`, `15m`, `24h`, `7d`, `1h 30m`, by humantime)
+/// or plain seconds.
 pub fn parse_duration(value: &str) -> Result<i64, String> {
     let value = value.trim();
-    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => value.split_at(i),
-        None => (value, "s"),
+    let secs = match value.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => humantime::parse_duration(value)
+            .map_err(|e| format!("`{value}` is not a duration such as 90s, 15m, 24h or 7d: {e}"))?
+            .as_secs(),
     };
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("`{value}` is not a duration such as 90s, 15m, 24h or 7d"))?;
-    let factor = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "`{value}` is not a duration such as 90s, 15m, 24h or 7d"
-            ));
-        }
-    };
-    n.checked_mul(factor)
+    i64::try_from(secs)
+        .ok()
         .filter(|s| *s > 0)
         .ok_or_else(|| format!("`{value}` is out of range"))
-}
-
-/// The database URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// Loads settings and installs logging: the shared start of every subcommand.
@@ -151,6 +127,7 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(90));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration("1h 30m"), Ok(5400));
     }
 
     #[test]

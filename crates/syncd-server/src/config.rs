@@ -1,16 +1,27 @@
-//! Configuration: defaults, then a TOML file, then `SYNCD_*` environment variables (SPEC §9).
-//! Problems are reported as `FILE:LINE: problem`.
+//! Configuration: defaults, then a TOML file, then `SYNCD_*` environment variables (SPEC §9),
+//! layered by figment. Problems are reported as `FILE:LINE: problem`.
+//!
+//! Every key of the file can be set from the environment by one rule: `SYNCD_SECTION__KEY`
+//! (two underscores between the levels, any case), e.g. `SYNCD_LIMITS__BURST=400` or
+//! `SYNCD_SYNC__STRATEGIES__END_USER=manual`. The seven names of SPEC §9 stay as aliases
+//! (`SYNCD_BIND`, `SYNCD_DATABASE_URL`, `SYNCD_JWT_SECRET`, `SYNCD_ENV`, `SYNCD_LOG`,
+//! `SYNCD_ENTITIES_FILE`, `SYNCD_DEFAULT_STRATEGY`); the `__` form wins over an alias for the same
+//! key. Other `SYNCD_*` variables without `__` (e.g. `SYNCD_CONFIG`) are not configuration keys.
+//! Values are read as text and converted to the key's type (`"400"` to a number, `"true"` to a
+//! boolean), so a secret of digits stays text.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use figment::Figment;
+use figment::providers::Serialized;
+use serde::{Deserialize, Serialize};
 use syncd_core::EngineConfig;
 use syncd_model::{ConfigError, Limits};
 
 /// A secret whose Debug output is redacted.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -30,14 +41,14 @@ impl fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
     Development,
     Production,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     pub bind: String,
@@ -57,11 +68,35 @@ impl Default for ServerSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+}
+
+/// The URL's password is redacted: settings are logged at start.
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// The database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for DatabaseSettings {
@@ -73,7 +108,7 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// HS256 secret.
@@ -84,7 +119,7 @@ pub struct AuthSettings {
     pub audience: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncSettings {
     pub default_strategy: String,
@@ -108,7 +143,7 @@ impl Default for SyncSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSettings {
     pub max_body_bytes: usize,
@@ -144,7 +179,7 @@ impl Default for LimitsSettings {
 }
 
 /// Everything `syncd serve` needs.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub env: Environment,
@@ -185,20 +220,44 @@ pub enum SettingsError {
     },
     /// An environment variable with a bad value.
     #[error("environment variable {name}: {problem}")]
-    Env { name: &'static str, problem: String },
+    Env { name: String, problem: String },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The seven environment names of SPEC §9 and the keys they set.
+const ALIASES: [(&str, &str); 7] = [
+    ("SYNCD_BIND", "server.bind"),
+    ("SYNCD_DATABASE_URL", "database.url"),
+    ("SYNCD_JWT_SECRET", "auth.jwt_secret"),
+    ("SYNCD_ENV", "env"),
+    ("SYNCD_LOG", "log"),
+    ("SYNCD_ENTITIES_FILE", "sync.entities_file"),
+    ("SYNCD_DEFAULT_STRATEGY", "sync.default_strategy"),
+];
+
+/// The configuration key an environment variable sets, if it sets one.
+fn env_key(name: &str) -> Option<String> {
+    if let Some((_, key)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
+        return Some((*key).to_owned());
+    }
+    let rest = name.strip_prefix("SYNCD_")?;
+    rest.contains("__").then(|| {
+        rest.split("__")
+            .collect::<Vec<_>>()
+            .join(".")
+            .to_ascii_lowercase()
+    })
 }
 
 impl Settings {
     /// Defaults, then the file (if any), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut settings = match file {
+        let base = match file {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        settings.apply_env(|name| std::env::var(name).ok())?;
-        Ok(settings)
+        base.with_env(std::env::vars())
     }
 
     pub fn from_file(path: &Path) -> Result<Self, SettingsError> {
@@ -210,47 +269,42 @@ impl Settings {
         Self::from_toml(&name, &text)
     }
 
+    /// The file alone, parsed strictly (unknown keys and wrong types are errors with the file
+    /// and line).
     pub fn from_toml(file: &str, text: &str) -> Result<Self, SettingsError> {
         toml::from_str(text)
             .map_err(|e| SettingsError::File(ConfigError::from_toml(file, text, &e)))
     }
 
-    /// Applies `SYNCD_*` overrides read through `var`.
-    pub fn apply_env(
-        &mut self,
-        var: impl Fn(&'static str) -> Option<String>,
-    ) -> Result<(), SettingsError> {
-        if let Some(v) = var("SYNCD_BIND") {
-            self.server.bind = v;
+    /// These settings overridden by the `SYNCD_*` variables among `vars` (see the module doc).
+    pub fn with_env(
+        &self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut keyed: Vec<(String, String, String)> = vars
+            .into_iter()
+            .filter_map(|(name, value)| env_key(&name).map(|key| (key, name, value)))
+            .collect();
+        // Aliases first, so that the `SECTION__KEY` form of the same key wins.
+        keyed.sort_by_key(|(_, name, _)| !ALIASES.iter().any(|(alias, _)| alias == name));
+        let mut figment = Figment::from(Serialized::defaults(self));
+        for (key, _, value) in &keyed {
+            figment = figment.merge(Serialized::default(key, value));
         }
-        if let Some(v) = var("SYNCD_DATABASE_URL") {
-            self.database.url = v;
-        }
-        if let Some(v) = var("SYNCD_JWT_SECRET") {
-            self.auth.jwt_secret = Some(Secret::new(v));
-        }
-        if let Some(v) = var("SYNCD_ENV") {
-            self.env = match v.as_str() {
-                "production" => Environment::Production,
-                "development" => Environment::Development,
-                other => {
-                    return Err(SettingsError::Env {
-                        name: "SYNCD_ENV",
-                        problem: format!("`{other}` is neither development nor production"),
-                    });
-                }
-            };
-        }
-        if let Some(v) = var("SYNCD_LOG") {
-            self.log = Some(v);
-        }
-        if let Some(v) = var("SYNCD_ENTITIES_FILE") {
-            self.sync.entities_file = Some(PathBuf::from(v));
-        }
-        if let Some(v) = var("SYNCD_DEFAULT_STRATEGY") {
-            self.sync.default_strategy = v;
-        }
-        Ok(())
+        figment.extract_lossy().map_err(|e| {
+            let path = e.path.join(".");
+            let name = keyed
+                .iter()
+                .rev()
+                .find(|(key, _, _)| {
+                    path == *key || path.starts_with(&format!("{key}.")) || key.starts_with(&path)
+                })
+                .map_or_else(|| "SYNCD_*".to_owned(), |(_, name, _)| name.clone());
+            SettingsError::Env {
+                name,
+                problem: e.kind.to_string(),
+            }
+        })
     }
 
     /// The engine's part of the settings.
@@ -281,14 +335,15 @@ mod tests {
 
     #[test]
     fn a_config_file_overrides_defaults_and_the_environment_overrides_the_file() {
-        let mut s = Settings::from_toml(
+        let s = Settings::from_toml(
             "syncd.toml",
             "[server]\nbind = \"0.0.0.0:9000\"\n[sync]\ndefault_strategy = \"server-wins\"\n[sync.strategies]\ninteractions = \"manual\"\n",
         )
         .unwrap();
         assert_eq!(s.server.bind, "0.0.0.0:9000");
         assert_eq!(s.sync.strategies["interactions"], "manual");
-        s.apply_env(|name| (name == "SYNCD_DEFAULT_STRATEGY").then(|| "merge".to_owned()))
+        let s = s
+            .with_env([("SYNCD_DEFAULT_STRATEGY".to_owned(), "merge".to_owned())])
             .unwrap();
         assert_eq!(s.sync.default_strategy, "merge");
         assert_eq!(s.database.url, "sqlite://syncd.db?mode=rwc");
@@ -313,6 +368,74 @@ mod tests {
     fn secrets_do_not_show_in_debug_output() {
         let mut s = Settings::default();
         s.auth.jwt_secret = Some(Secret::new("hunter2"));
-        assert!(!format!("{s:?}").contains("hunter2"));
+        s.database.url = "postgres://app:swordfish@db/sync".into();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("swordfish"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db/sync"), "{shown}");
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_key_can_be_set_from_the_environment_by_one_rule() {
+        let s = Settings::default()
+            .with_env(env(&[
+                ("SYNCD_LIMITS__BURST", "400"),
+                ("SYNCD_SERVER__WORKERS", "3"),
+                ("SYNCD_SYNC__STRATEGIES__END_USER", "manual"),
+                ("SYNCD_AUTH__JWT_SECRET", "12345"),
+                ("SYNCD_ENV", "production"),
+                ("SYNCD_CONFIG", "ignored.toml"),
+                ("SYNCD_TEST_DATABASE_URL", "postgres://not-a-key"),
+                ("OTHER__VAR", "x"),
+            ]))
+            .unwrap();
+        assert_eq!(s.limits.burst, 400);
+        assert_eq!(s.server.workers, 3);
+        assert_eq!(s.sync.strategies["end_user"], "manual");
+        assert_eq!(
+            s.auth.jwt_secret.as_ref().map(Secret::expose),
+            Some("12345")
+        );
+        assert_eq!(s.env, Environment::Production);
+    }
+
+    #[test]
+    fn the_section_key_form_wins_over_an_alias() {
+        let s = Settings::default()
+            .with_env(env(&[
+                ("SYNCD_SERVER__BIND", "127.0.0.1:2"),
+                ("SYNCD_BIND", "127.0.0.1:1"),
+            ]))
+            .unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:2");
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_its_variable() {
+        let err = Settings::default()
+            .with_env(env(&[("SYNCD_LIMITS__BURST", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("environment variable SYNCD_LIMITS__BURST:"),
+            "{err}"
+        );
+        let err = Settings::default()
+            .with_env(env(&[("SYNCD_ENV", "staging")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("environment variable SYNCD_ENV:"), "{err}");
+        let err = Settings::default()
+            .with_env(env(&[("SYNCD_LIMITS__NOPE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SYNCD_LIMITS__NOPE"), "{err}");
     }
 }

@@ -28,6 +28,78 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the server is shutting down or overloaded")]
     Unavailable,
+    /// A bug at the edge (e.g. an answer that could not be encoded); the cause goes to the log.
+    #[error("internal error")]
+    Internal(#[source] syncd_store::Cause),
+}
+
+/// Every error code a client can see, over HTTP (with its status) or in a WebSocket `error`
+/// message. One list, so both transports speak the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    VersionConflict,
+    PayloadTooLarge,
+    ValidationFailed,
+    UnknownEntityType,
+    IdempotencyKeyReused,
+    RateLimited,
+    Unavailable,
+    Internal,
+    /// WebSocket only: the session's token expired.
+    TokenExpired,
+    /// WebSocket only: the tenant or client is over its connection limit.
+    TooManyConnections,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::UnknownEntityType => "unknown_entity_type",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TooManyConnections => "too_many_connections",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::VersionConflict => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::ValidationFailed
+            | ErrorCode::UnknownEntityType
+            | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RateLimited | ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Serialize)]
@@ -38,43 +110,41 @@ struct Body<'a> {
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     details: &'a [ChangeError],
 }
 
 impl ApiError {
-    fn code_and_status(&self) -> (&'static str, StatusCode) {
+    /// The error's code; its HTTP status is [`ErrorCode::status`].
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::Sync(e) => match e {
-                SyncError::BadRequest { .. } => ("bad_request", StatusCode::BAD_REQUEST),
-                SyncError::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
-                SyncError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
-                SyncError::VersionConflict(_) => ("version_conflict", StatusCode::CONFLICT),
-                SyncError::PayloadTooLarge(_) => {
-                    ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE)
-                }
+                SyncError::BadRequest { .. } => ErrorCode::BadRequest,
+                SyncError::Forbidden(_) => ErrorCode::Forbidden,
+                SyncError::NotFound(_) => ErrorCode::NotFound,
+                SyncError::VersionConflict(_) => ErrorCode::VersionConflict,
+                SyncError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
                 SyncError::Invalid {
                     kind: InvalidKind::Failed,
                     ..
-                } => ("validation_failed", StatusCode::UNPROCESSABLE_ENTITY),
+                } => ErrorCode::ValidationFailed,
                 SyncError::Invalid {
                     kind: InvalidKind::UnknownEntityType,
                     ..
-                } => ("unknown_entity_type", StatusCode::UNPROCESSABLE_ENTITY),
-                SyncError::IdempotencyKeyReused => {
-                    ("idempotency_key_reused", StatusCode::UNPROCESSABLE_ENTITY)
-                }
-                SyncError::Unavailable(_) => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
-                SyncError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+                } => ErrorCode::UnknownEntityType,
+                SyncError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+                SyncError::Unavailable(_) => ErrorCode::Unavailable,
+                SyncError::Internal(_) => ErrorCode::Internal,
             },
-            ApiError::Unauthorized(_) => ("unauthorized", StatusCode::UNAUTHORIZED),
-            ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
-            ApiError::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
-            ApiError::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
-            ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
-            ApiError::RateLimited { .. } => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
-            ApiError::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Unavailable => ErrorCode::Unavailable,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -92,7 +162,9 @@ impl ApiError {
             ApiError::Sync(SyncError::Unavailable(_)) => {
                 "the database is unavailable; the request can be retried safely".into()
             }
-            ApiError::Sync(SyncError::Internal(_)) => "internal server error".into(),
+            ApiError::Sync(SyncError::Internal(_)) | ApiError::Internal(_) => {
+                "internal server error".into()
+            }
             other => other.to_string(),
         }
     }
@@ -100,11 +172,12 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.code_and_status().1
+        self.code().status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (code, status) = self.code_and_status();
+        let code = self.code();
+        let status = code.status();
         if status.is_server_error() {
             tracing::error!(error = %error_chain(self), "request failed");
         }

@@ -60,27 +60,24 @@ pub fn bearer(req: &HttpRequest) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// The client id of a request: the token's `client_id`, else `X-Client-Id`, else `fallback`
-/// (the WebSocket `clientId` query parameter), else the subject.
-pub fn principal(
-    identity: Identity,
-    req: &HttpRequest,
-    fallback: Option<&str>,
-) -> Result<Principal, ApiError> {
-    let header = req
-        .headers()
+/// The `X-Client-Id` header, when present and not empty.
+pub fn client_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
         .get("x-client-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty());
-    let (client, explicit) = match (identity.client, header.or(fallback)) {
+        .filter(|v| !v.is_empty())
+}
+
+/// The caller as the engine knows it, for HTTP and WebSocket alike. The client id is the
+/// token's `client_id`, else `client_hint` (the `X-Client-Id` header, else the WebSocket
+/// `clientId` query parameter), else the subject.
+pub fn principal(identity: Identity, client_hint: Option<&str>) -> Result<Principal, ApiError> {
+    let invalid = |e: syncd_model::IdError| ApiError::BadRequest(format!("client id: {e}"));
+    let (client, explicit) = match (identity.client, client_hint) {
         (Some(client), _) => (client, true),
-        (None, Some(named)) => (
-            ClientId::parse(named).map_err(|e| ApiError::BadRequest(format!("client id: {e}")))?,
-            true,
-        ),
+        (None, Some(named)) => (ClientId::parse(named).map_err(invalid)?, true),
         (None, None) => (
-            ClientId::parse(identity.subject.as_str())
-                .map_err(|e| ApiError::BadRequest(format!("client id: {e}")))?,
+            ClientId::parse(identity.subject.as_str()).map_err(invalid)?,
             false,
         ),
     };
@@ -114,7 +111,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .limiter
         .check(identity.tenant.as_str(), identity.subject.as_str())
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    Ok(Caller(principal(identity, req, None)?))
+    Ok(Caller(principal(identity, client_header(req))?))
 }
 
 /// A JSON request body within the configured size; an empty body reads as `{}`.

@@ -20,7 +20,7 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{Settings, SettingsError};
 use crate::extract::Limiter;
 use crate::routes::{self, crud, ops, sync};
-use crate::state::AppState;
+use crate::state::{AppState, StoreRecords};
 use crate::{telemetry, ws};
 
 /// Why the server could not start.
@@ -126,17 +126,21 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
              subscribers will get resync_required even when they keep up"
         );
     }
-    let hub = Hub::new(HubConfig {
+    let hub_config = HubConfig {
         queue_capacity: settings.limits.ws_queue_events.max(1),
         max_connections_per_tenant: settings.limits.ws_connections_per_tenant,
         max_connections_per_client: settings.limits.ws_connections_per_client,
-    });
-    if let Some(pool) = store.pg_pool() {
-        let backplane = PgBackplane::start(pool, &hub)
-            .await
-            .map_err(|e| StartupError::Backplane(e.to_string()))?;
-        hub.set_backplane(backplane);
-    }
+    };
+    let hub = match store.pg_pool() {
+        Some(pool) => {
+            let listening = PgBackplane::listen(pool)
+                .await
+                .map_err(|e| StartupError::Backplane(e.to_string()))?;
+            let records = Arc::new(StoreRecords::new(store.clone(), registry.clone()));
+            Hub::connected(hub_config, records, |hub| listening.start(hub))
+        }
+        None => Hub::new(hub_config),
+    };
     let engine = Arc::new(SyncEngine::new(
         store,
         registry,
@@ -144,7 +148,6 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         hub.clone(),
         settings.engine_config(),
     )?);
-    hub.set_record_source(Arc::new(crate::state::EngineRecords::new(&engine)));
     let listener =
         TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
             bind: settings.server.bind.clone(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 use syncd_core::SyncEngine;
 use syncd_hub::Hub;
+use syncd_model::Registry;
 use syncd_store_sea::SeaStore;
 
 use crate::auth::Authenticator;
@@ -31,18 +32,21 @@ impl AppState {
     }
 }
 
-/// Reads the records of events from other instances, for `data_update`. Holds the engine
-/// weakly: the engine's notifier (the hub) holds this.
-pub struct EngineRecords(std::sync::Weak<Engine>);
+/// Reads the records of events from other instances, for `data_update`: the store and the
+/// registry, given to the hub when it is built (the hub never reaches back into the engine).
+pub struct StoreRecords {
+    store: SeaStore,
+    registry: Registry,
+}
 
-impl EngineRecords {
-    pub fn new(engine: &Arc<Engine>) -> Self {
-        Self(Arc::downgrade(engine))
+impl StoreRecords {
+    pub fn new(store: SeaStore, registry: Registry) -> Self {
+        Self { store, registry }
     }
 }
 
 #[async_trait::async_trait]
-impl syncd_hub::RecordSource for EngineRecords {
+impl syncd_hub::RecordSource for StoreRecords {
     async fn records(
         &self,
         tenant: &syncd_model::TenantId,
@@ -52,18 +56,15 @@ impl syncd_hub::RecordSource for EngineRecords {
     ) -> Vec<syncd_model::RecordChange> {
         use syncd_model::{RecordAction, RecordChange, Version};
         use syncd_store::{ChangesQuery, Since, Store};
-        let Some(engine) = self.0.upgrade() else {
-            return Vec::new();
-        };
         let query = ChangesQuery {
             since: Since::Seq(after),
             entity_types: types.to_vec(),
             limit: usize::try_from(upto.0 - after.0).unwrap_or(0).max(1),
         };
-        let page = match engine.store().changes(tenant, &query).await {
+        let page = match self.store.changes(tenant, &query).await {
             Ok(page) => page,
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the records of a remote event");
+                tracing::warn!(error = %crate::error::error_chain(&e), "could not read the records of a remote event");
                 return Vec::new();
             }
         };
@@ -71,7 +72,7 @@ impl syncd_hub::RecordSource for EngineRecords {
             .into_iter()
             .filter(|r| r.seq <= upto)
             .filter_map(|r| {
-                let ty = engine.registry().get(r.entity_type.as_str())?;
+                let ty = self.registry.get(r.entity_type.as_str())?;
                 let action = if r.deleted {
                     RecordAction::Delete
                 } else if r.version == Version::INITIAL {

@@ -1,12 +1,43 @@
 //! Database errors turned into [`StoreError`]s: unreachable → `Unavailable` (retry later),
-//! unique violation → `Conflict`, everything else → `Internal`.
+//! unique violation → `Conflict`, everything else → `Internal`. The driver's error stays the
+//! source of each, so the log shows it whole.
 
 use sea_orm::sqlx;
 use sea_orm::{DbErr, RuntimeErr};
-use syncd_store::StoreError;
+use syncd_store::{Cause, StoreError};
 
 pub(crate) fn db(err: DbErr) -> StoreError {
-    match &err {
+    match kind_of(&err) {
+        Kind::Unavailable => StoreError::Unavailable(Box::new(err)),
+        Kind::Unique => StoreError::Conflict(Box::new(err)),
+        Kind::Other => StoreError::Internal(Box::new(err)),
+    }
+}
+
+/// A value read from the database that the store cannot make sense of.
+#[derive(Debug, thiserror::Error)]
+#[error("unreadable {what} in the database")]
+struct Corrupt {
+    what: &'static str,
+    #[source]
+    source: Cause,
+}
+
+pub(crate) fn corrupt(what: &'static str, detail: impl Into<Cause>) -> StoreError {
+    StoreError::Internal(Box::new(Corrupt {
+        what,
+        source: detail.into(),
+    }))
+}
+
+enum Kind {
+    Unavailable,
+    Unique,
+    Other,
+}
+
+fn kind_of(err: &DbErr) -> Kind {
+    match err {
         // A URL or option the driver cannot use will not get better by retrying.
         DbErr::Conn(RuntimeErr::SqlxError(e))
             if matches!(
@@ -14,28 +45,14 @@ pub(crate) fn db(err: DbErr) -> StoreError {
                 sqlx::Error::Configuration(_) | sqlx::Error::InvalidArgument(_)
             ) =>
         {
-            StoreError::Internal(err.to_string())
+            Kind::Other
         }
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(err.to_string()),
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Kind::Unavailable,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            match classify(e) {
-                Kind::Unavailable => StoreError::Unavailable(err.to_string()),
-                Kind::Unique => StoreError::Conflict(err.to_string()),
-                Kind::Other => StoreError::Internal(err.to_string()),
-            }
+            classify(e)
         }
-        _ => StoreError::Internal(err.to_string()),
+        _ => Kind::Other,
     }
-}
-
-pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Internal(format!("unreadable {what} in the database: {detail}"))
-}
-
-enum Kind {
-    Unavailable,
-    Unique,
-    Other,
 }
 
 fn classify(err: &sqlx::Error) -> Kind {
@@ -82,6 +99,8 @@ fn sqlite_is_retryable(code: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error;
+
     use super::*;
 
     #[test]
@@ -104,5 +123,17 @@ mod tests {
     fn pool_errors_are_unavailable() {
         let err = db(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
         assert!(err.is_unavailable());
+    }
+
+    #[test]
+    fn the_driver_error_stays_the_source() {
+        let err = db(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout));
+        assert!(err.source().is_some_and(|s| s.is::<DbErr>()));
+        let err = corrupt("record data", "not JSON");
+        let chain = err.source().map(ToString::to_string);
+        assert_eq!(
+            chain.as_deref(),
+            Some("unreadable record data in the database")
+        );
     }
 }

@@ -1,17 +1,16 @@
-//! Rows read back into domain values. Every column is read by position, in the order the
-//! `SELECT` lists of the store write them.
+//! Rows of the version history, the conflict log and the idempotency keys read back into
+//! domain values. Each reader reads by position, in the order of the column list beside it
+//! (records have theirs in [`crate::columns`]).
 
 use sea_orm::{QueryResult, TryGetable};
 use serde_json::{Map, Value};
-use syncd_model::{
-    ClientId, EntityTypeName, Record, RecordId, Seq, SubjectId, SyncStatus, Timestamp, Version,
-};
+use syncd_model::{ClientId, EntityTypeName, RecordId, Seq, SubjectId, Timestamp, Version};
 use syncd_store::{
     ConflictEntry, ConflictStatus, IdempotencyEntry, RecordKey, Result, VersionEntry, WriteKind,
 };
-use uuid::Uuid;
 
 use crate::error::{corrupt, db};
+use crate::sql::Columns;
 
 fn get<T: TryGetable>(row: &QueryResult, idx: usize) -> Result<T> {
     row.try_get_by_index(idx).map_err(db)
@@ -49,89 +48,13 @@ fn millis(row: &QueryResult, idx: usize) -> Result<Timestamp> {
     Ok(Timestamp::from_millis(get(row, idx)?))
 }
 
-/// Reads the columns of [`crate::sql::Dialect::record_columns`].
-pub(crate) fn record(row: &QueryResult) -> Result<Record> {
-    let status: String = get(row, 6)?;
-    Ok(Record {
-        entity_type: entity_type(row, 0)?,
-        id: RecordId::from_uuid(get::<Uuid>(row, 1)?),
-        version: Version(get(row, 2)?),
-        seq: Seq(get(row, 3)?),
-        data: object(row, 4)?,
-        deleted: get(row, 5)?,
-        sync_status: status
-            .parse::<SyncStatus>()
-            .map_err(|e| corrupt("sync status", e))?,
-        created_at: millis(row, 7)?,
-        updated_at: millis(row, 8)?,
-        edited_at: millis(row, 9)?,
-    })
-}
+/// The data of cited base versions, for a query on `record_versions v`.
+pub(crate) const VERSION_DATA: Columns = Columns {
+    sqlite: "v.entity_type, v.id, v.version, v.data",
+    postgres: "v.entity_type, v.id, v.version, v.data::text",
+};
 
-pub(crate) fn records(rows: &[QueryResult]) -> Result<Vec<Record>> {
-    rows.iter().map(record).collect()
-}
-
-/// The SQLite form of a list of records: one JSON array of rows, built by
-/// [`SQLITE_RECORDS_AS_JSON`] around a query of [`crate::sql::Dialect::record_columns`].
-#[derive(serde::Deserialize)]
-struct JsonRecord(
-    String,
-    String,
-    i64,
-    i64,
-    Map<String, Value>,
-    i64,
-    String,
-    i64,
-    i64,
-    i64,
-);
-
-/// Wraps a records query on SQLite so that it returns one row holding every record as JSON:
-/// sqlx hands SQLite rows over one at a time from its worker thread and copies every column,
-/// which cost more than the query itself for large pulls. The JSON is concatenated rather than
-/// built with SQLite's JSON functions, which would parse every record's data again: every part
-/// is already valid JSON (an entity type name is `[a-z0-9_]`, a sync status one of four words,
-/// `data` the JSON text the store wrote). `group_concat` does not promise an order: the caller
-/// sorts by seq.
-pub(crate) const SQLITE_RECORDS_AS_JSON: (&str, &str) = (
-    "SELECT '[' || COALESCE(group_concat('[\"' || entity_type || '\",\"' || lower(hex(id)) \
-     || '\",' || version || ',' || seq || ',' || data || ',' || deleted || ',\"' \
-     || sync_status || '\",' || created_at || ',' || updated_at || ',' || edited_at || ']', \
-     ','), '') || ']' FROM (",
-    ")",
-);
-
-pub(crate) fn records_from_json(rows: &[QueryResult]) -> Result<Vec<Record>> {
-    let Some(row) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let text: String = get(row, 0)?;
-    let mut raw: Vec<JsonRecord> =
-        serde_json::from_str(&text).map_err(|e| corrupt("record list", e))?;
-    raw.sort_unstable_by_key(|r| r.3);
-    raw.into_iter()
-        .map(|r| {
-            Ok(Record {
-                entity_type: EntityTypeName::parse(r.0).map_err(|e| corrupt("entity type", e))?,
-                id: RecordId::from_uuid(
-                    Uuid::try_parse(&r.1).map_err(|e| corrupt("record id", e))?,
-                ),
-                version: Version(r.2),
-                seq: Seq(r.3),
-                data: r.4,
-                deleted: r.5 != 0,
-                sync_status: r.6.parse().map_err(|e| corrupt("sync status", e))?,
-                created_at: Timestamp::from_millis(r.7),
-                updated_at: Timestamp::from_millis(r.8),
-                edited_at: Timestamp::from_millis(r.9),
-            })
-        })
-        .collect()
-}
-
-/// `entity_type, id, version, data`.
+/// Reads a row of [`VERSION_DATA`].
 pub(crate) fn version_data(row: &QueryResult) -> Result<(RecordKey, Version, Map<String, Value>)> {
     Ok((
         RecordKey::new(entity_type(row, 0)?, RecordId::from_uuid(get(row, 1)?)),
@@ -140,21 +63,15 @@ pub(crate) fn version_data(row: &QueryResult) -> Result<(RecordKey, Version, Map
     ))
 }
 
-/// `entity_type, id, version, seq, kind, data, deleted, changed_fields, client_id, subject, at`.
-pub(crate) const VERSION_COLUMNS: [&str; 11] = [
-    "entity_type",
-    "id",
-    "version",
-    "seq",
-    "kind",
-    "data",
-    "deleted",
-    "changed_fields",
-    "client_id",
-    "subject",
-    "at",
-];
+/// A version row as the history shows it.
+pub(crate) const VERSION: Columns = Columns {
+    sqlite: "entity_type, id, version, seq, kind, data, deleted, changed_fields, client_id, \
+             subject, at",
+    postgres: "entity_type, id, version, seq, kind, data::text, deleted, changed_fields::text, \
+               client_id, subject, at",
+};
 
+/// Reads a row of [`VERSION`].
 pub(crate) fn version_entry(row: &QueryResult) -> Result<VersionEntry> {
     let kind: String = get(row, 4)?;
     Ok(VersionEntry {
@@ -172,24 +89,15 @@ pub(crate) fn version_entry(row: &QueryResult) -> Result<VersionEntry> {
     })
 }
 
-/// `id, entity_type, record_id, strategy, status, server_version, server_data, client_data,
-/// fields, client_id, subject, created_at, resolved_at`.
-pub(crate) const CONFLICT_COLUMNS: [&str; 13] = [
-    "id",
-    "entity_type",
-    "record_id",
-    "strategy",
-    "status",
-    "server_version",
-    "server_data",
-    "client_data",
-    "fields",
-    "client_id",
-    "subject",
-    "created_at",
-    "resolved_at",
-];
+/// A conflict log entry.
+pub(crate) const CONFLICT: Columns = Columns {
+    sqlite: "id, entity_type, record_id, strategy, status, server_version, server_data, \
+             client_data, fields, client_id, subject, created_at, resolved_at",
+    postgres: "id, entity_type, record_id, strategy, status, server_version, server_data::text, \
+               client_data::text, fields::text, client_id, subject, created_at, resolved_at",
+};
 
+/// Reads a row of [`CONFLICT`].
 pub(crate) fn conflict(row: &QueryResult) -> Result<ConflictEntry> {
     let status: String = get(row, 4)?;
     Ok(ConflictEntry {
@@ -209,10 +117,13 @@ pub(crate) fn conflict(row: &QueryResult) -> Result<ConflictEntry> {
     })
 }
 
-/// `client_id, key, request_hash, response, created_at`.
-pub(crate) const IDEMPOTENCY_COLUMNS: [&str; 5] =
-    ["client_id", "key", "request_hash", "response", "created_at"];
+/// An idempotency entry (`response` is text in both databases).
+pub(crate) const IDEMPOTENCY: Columns = Columns {
+    sqlite: "client_id, key, request_hash, response, created_at",
+    postgres: "client_id, key, request_hash, response, created_at",
+};
 
+/// Reads a row of [`IDEMPOTENCY`].
 pub(crate) fn idempotency(row: &QueryResult) -> Result<IdempotencyEntry> {
     Ok(IdempotencyEntry {
         client_id: client(row, 0)?,
@@ -221,19 +132,4 @@ pub(crate) fn idempotency(row: &QueryResult) -> Result<IdempotencyEntry> {
         response: get(row, 3)?,
         created_at: millis(row, 4)?,
     })
-}
-
-/// A column list for a `SELECT`, JSON columns as text.
-pub(crate) fn select_list(dialect: crate::sql::Dialect, columns: &[&str], json: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| {
-            if json.contains(c) {
-                dialect.json_out(c)
-            } else {
-                (*c).to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -1,5 +1,13 @@
 //! A small SQL text builder: statements are written by hand (they are few and must stay fast),
-//! values are always bound, never spliced into the text.
+//! values are always bound, never spliced into the text. The builder only takes `&'static str`
+//! text, so a value (which is never `'static`) cannot end up in a statement by mistake; text
+//! that differs by dialect is chosen with [`Sql::push_dialect`].
+//!
+//! Why not sea-query or `sqlx::QueryBuilder`: the hot statements (multi-row upserts through a
+//! data-modifying `WITH`, `VALUES` lists joined on primary keys, the SQLite JSON projection of a
+//! page) are not expressible in sea-query without raw fragments anyway, and neither builder
+//! offers what these statements need: one PostgreSQL parameter used many times next to SQLite's
+//! anonymous `?`.
 //!
 //! A value needed several times (the tenant in every row of a multi-row insert) is registered
 //! once with [`Sql::param`] and referenced with [`Sql::ph`]. On PostgreSQL that is one `$n`
@@ -12,6 +20,7 @@ use std::fmt::Write;
 use std::ops::Range;
 
 use sea_orm::{DbBackend, Statement, Value};
+use syncd_store::StoreError;
 
 /// Which SQL dialect a statement is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,28 +46,18 @@ impl Dialect {
             Dialect::Postgres => 65_535,
         }
     }
+}
 
-    /// A JSON column as text: SQLite stores JSON as text already, PostgreSQL's `jsonb` is cast.
-    pub(crate) fn json_out(self, column: &str) -> String {
-        match self {
-            Dialect::Sqlite => column.to_owned(),
-            Dialect::Postgres => format!("{column}::text"),
-        }
-    }
+/// A value registered once with [`Sql::param`] and placed with [`Sql::ph`] wherever it is
+/// needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Param(usize);
 
-    /// The columns of a record, in the order [`crate::rows::record`] reads them.
-    pub(crate) fn record_columns(self, alias: &str) -> String {
-        let p = if alias.is_empty() {
-            String::new()
-        } else {
-            format!("{alias}.")
-        };
-        let data = self.json_out(&format!("{p}data"));
-        format!(
-            "{p}entity_type, {p}id, {p}version, {p}seq, {data}, {p}deleted, {p}sync_status, \
-             {p}created_at, {p}updated_at, {p}edited_at"
-        )
-    }
+/// A column list written for each dialect: PostgreSQL reads JSON columns as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Columns {
+    pub(crate) sqlite: &'static str,
+    pub(crate) postgres: &'static str,
 }
 
 /// A statement under construction.
@@ -70,40 +69,72 @@ pub(crate) struct Sql {
     values: Vec<Value>,
     /// SQLite: values registered with [`Sql::param`], copied into `values` at each use.
     shared: Vec<Value>,
+    /// A placeholder named a parameter this statement does not have: `build` refuses it.
+    dangling: Option<Param>,
 }
 
 impl Sql {
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     pub(crate) fn new(dialect: Dialect) -> Self {
         Self {
             dialect,
             text: String::with_capacity(256),
             values: Vec::new(),
             shared: Vec::new(),
+            dangling: None,
         }
     }
 
-    /// Appends SQL text (never a value).
-    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+    /// Appends SQL text (never a value: see the module doc).
+    pub(crate) fn push(&mut self, text: &'static str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
+    /// Appends the text written for this statement's dialect.
+    pub(crate) fn push_dialect(
+        &mut self,
+        sqlite: &'static str,
+        postgres: &'static str,
+    ) -> &mut Self {
+        self.push(match self.dialect {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+        })
+    }
+
+    /// Appends a column list in this statement's dialect.
+    pub(crate) fn columns(&mut self, columns: Columns) -> &mut Self {
+        self.push_dialect(columns.sqlite, columns.postgres)
+    }
+
     /// Registers a value used by one or more [`Sql::ph`] and returns its handle.
-    pub(crate) fn param(&mut self, value: impl Into<Value>) -> usize {
+    pub(crate) fn param(&mut self, value: impl Into<Value>) -> Param {
         match self.dialect {
             Dialect::Postgres => {
                 self.values.push(value.into());
-                self.values.len()
+                Param(self.values.len())
             }
             Dialect::Sqlite => {
                 self.shared.push(value.into());
-                self.shared.len()
+                Param(self.shared.len())
             }
         }
     }
 
     /// Appends a placeholder for a value registered with [`Sql::param`].
-    pub(crate) fn ph(&mut self, handle: usize) -> &mut Self {
+    pub(crate) fn ph(&mut self, param: Param) -> &mut Self {
+        let Param(handle) = param;
+        let known = match self.dialect {
+            Dialect::Postgres => (1..=self.values.len()).contains(&handle),
+            Dialect::Sqlite => (1..=self.shared.len()).contains(&handle),
+        };
+        if !known {
+            self.dangling.get_or_insert(param);
+        }
         match self.dialect {
             Dialect::Postgres => {
                 // Writing into a String cannot fail.
@@ -114,7 +145,6 @@ impl Sql {
                     .checked_sub(1)
                     .and_then(|i| self.shared.get(i))
                     .cloned()
-                    // Handles only come from `param`; a wrong one binds NULL rather than panic.
                     .unwrap_or(Value::String(None));
                 self.values.push(value);
                 self.text.push('?');
@@ -140,7 +170,7 @@ impl Sql {
 
     /// Puts the statement written so far inside `prefix` … `suffix` (text only: no placeholder
     /// may appear in either).
-    pub(crate) fn wrap(&mut self, prefix: &str, suffix: &str) {
+    pub(crate) fn wrap(&mut self, prefix: &'static str, suffix: &'static str) {
         self.text.insert_str(0, prefix);
         self.text.push_str(suffix);
     }
@@ -171,8 +201,19 @@ impl Sql {
         self.values.len()
     }
 
-    pub(crate) fn build(self) -> Statement {
-        Statement::from_sql_and_values(self.dialect.backend(), self.text, self.values)
+    /// The statement, or an internal error when a placeholder named a parameter the statement
+    /// does not have (a bug in the store, never bound as NULL).
+    pub(crate) fn build(self) -> Result<Statement, StoreError> {
+        if let Some(Param(handle)) = self.dangling {
+            return Err(StoreError::internal(format!(
+                "a placeholder names parameter {handle}, which the statement does not have"
+            )));
+        }
+        Ok(Statement::from_sql_and_values(
+            self.dialect.backend(),
+            self.text,
+            self.values,
+        ))
     }
 
     #[cfg(test)]
@@ -228,20 +269,6 @@ pub(crate) fn chunks(
     out
 }
 
-/// A `LIKE` pattern matching `text` anywhere, with `\` as the escape character.
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +297,18 @@ mod tests {
     }
 
     #[test]
+    fn a_placeholder_of_another_statement_is_refused() {
+        for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+            let mut other = Sql::new(dialect);
+            other.param(1i64);
+            let stray = other.param(2i64);
+            let mut q = Sql::new(dialect);
+            q.push("SELECT ").ph(stray);
+            assert!(q.build().is_err(), "{dialect:?}");
+        }
+    }
+
+    #[test]
     fn json_values_are_cast_on_postgres_only() {
         let mut q = Sql::new(Dialect::Postgres);
         q.bind_json("{}".into());
@@ -277,12 +316,6 @@ mod tests {
         let mut q = Sql::new(Dialect::Sqlite);
         q.bind_json("{}".into());
         assert_eq!(q.text(), "?");
-    }
-
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(contains_pattern(r"50%_\x"), r"%50\%\_\\x%");
-        assert_eq!(contains_pattern(""), "%%");
     }
 
     #[test]

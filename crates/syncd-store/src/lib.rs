@@ -17,7 +17,11 @@ use uuid::Uuid;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// What can go wrong in storage. The server maps these to statuses; the details go to the log
+/// The cause behind a [`StoreError`]: the driver's error, or a message for what the store found
+/// itself. Kept as the error's source, so the log shows the whole chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What can go wrong in storage. The server maps these to statuses; the causes go to the log
 /// only.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,19 +29,34 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     /// A uniqueness rule was violated (e.g. a version row written twice).
-    #[error("conflicting write: {0}")]
-    Conflict(String),
+    #[error("conflicting write")]
+    Conflict(#[source] Cause),
     /// The database cannot be reached or refused the connection; retrying later is safe.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    #[error("database unavailable")]
+    Unavailable(#[source] Cause),
     /// Anything else: a bug, corrupt data, a failed migration.
-    #[error("storage error: {0}")]
-    Internal(String),
+    #[error("storage error")]
+    Internal(#[source] Cause),
 }
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// An internal error described by the store itself.
+    pub fn internal(message: impl Into<String>) -> Self {
+        StoreError::Internal(message.into().into())
+    }
+
+    /// An unavailable database, described by the store itself.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        StoreError::Unavailable(message.into().into())
+    }
+
+    /// A conflicting write, described by the store itself.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        StoreError::Conflict(message.into().into())
     }
 }
 
@@ -411,10 +430,4 @@ pub trait Store: Send + Sync + 'static {
 
     /// Fails when the database is unreachable or not migrated.
     async fn ping(&self) -> Result<()>;
-
-    /// How many SQL statements this store has sent since it was opened; lets tests check that
-    /// a push costs a fixed number of round trips, not one per record.
-    fn statements(&self) -> u64 {
-        0
-    }
 }

@@ -1,12 +1,11 @@
 //! `/api/{type}`: REST CRUD for every registered entity type.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 use syncd_core::ListParams;
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::{Envelope, json_sized, query_pairs};
+use crate::routes::{Envelope, ok, page, query_pairs};
 use crate::state::AppState;
 
 fn flag(value: &str) -> Result<bool, ApiError> {
@@ -41,11 +40,11 @@ pub async fn list(
             _ => params.filters.push((key, value)),
         }
     }
-    let page = state
+    let list = state
         .engine
         .list(&caller.0, &path.into_inner(), &params)
         .await?;
-    json_sized(&page, page.records.len())
+    page(&list, list.records.len())
 }
 
 pub async fn get_one(
@@ -55,7 +54,7 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ApiError> {
     let (entity_type, id) = path.into_inner();
     let record = state.engine.get(&caller.0, &entity_type, &id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "data": record })))
+    Ok(ok(record))
 }
 
 pub async fn create(
@@ -68,7 +67,7 @@ pub async fn create(
         .engine
         .create(&caller.0, &path.into_inner(), body.0)
         .await?;
-    Ok(HttpResponse::Created().json(Envelope::new(written)))
+    Ok(HttpResponse::Created().json(Envelope::data(written)))
 }
 
 pub async fn update(
@@ -81,7 +80,7 @@ pub async fn update(
         .engine
         .update(&caller.0, &path.into_inner(), body.0)
         .await?;
-    Ok(HttpResponse::Ok().json(Envelope::new(written)))
+    Ok(ok(written))
 }
 
 pub async fn delete_by_query(
@@ -98,7 +97,7 @@ pub async fn delete_by_query(
         .engine
         .delete(&caller.0, &path.into_inner(), &id)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "data": data })))
+    Ok(ok(data))
 }
 
 pub async fn delete_one(
@@ -108,7 +107,7 @@ pub async fn delete_one(
 ) -> Result<HttpResponse, ApiError> {
     let (entity_type, id) = path.into_inner();
     let data = state.engine.delete(&caller.0, &entity_type, &id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "data": data })))
+    Ok(ok(data))
 }
 
 pub async fn history(
@@ -118,5 +117,5 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let (entity_type, id) = path.into_inner();
     let data = state.engine.history(&caller.0, &entity_type, &id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "data": data })))
+    Ok(ok(data))
 }

@@ -10,28 +10,20 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
-/// `{"success": true, "data": …}`.
-#[derive(Serialize)]
-pub struct Envelope<T> {
-    success: bool,
-    data: T,
+pub use syncd_core::Envelope;
+
+/// `200 {"success": true, "data": data}`.
+pub fn ok<T: Serialize>(data: T) -> HttpResponse {
+    HttpResponse::Ok().json(Envelope::data(data))
 }
 
-impl<T> Envelope<T> {
-    pub fn new(data: T) -> Self {
-        Self {
-            success: true,
-            data,
-        }
-    }
-}
-
-/// A JSON response serialised into a buffer sized up front: a 10 000-record pull is megabytes,
-/// and growing the buffer by doubling copies it over and over.
-pub fn json_sized<T: Serialize>(value: &T, records: usize) -> Result<HttpResponse, ApiError> {
+/// A page (pull, list) as `200 {"success": true, …page}`, serialised into a buffer sized up
+/// front: a 10 000-record pull is megabytes, and growing the buffer by doubling copies it over
+/// and over. A page that cannot be encoded is a bug (500), never the client's fault.
+pub fn page<T: Serialize>(page: &T, records: usize) -> Result<HttpResponse, ApiError> {
     let mut body = Vec::with_capacity(256 + records * 400);
-    serde_json::to_writer(&mut body, value)
-        .map_err(|e| ApiError::BadRequest(format!("the answer could not be encoded: {e}")))?;
+    serde_json::to_writer(&mut body, &Envelope::flat(page))
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
         .body(body))

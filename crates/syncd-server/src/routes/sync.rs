@@ -7,7 +7,7 @@ use syncd_core::{PullRequest, entity_types};
 
 use crate::error::ApiError;
 use crate::extract::{Caller, JsonBody};
-use crate::routes::{Envelope, json_sized, query_pairs};
+use crate::routes::{ok, page, query_pairs};
 use crate::state::AppState;
 
 pub async fn push(
@@ -40,7 +40,7 @@ pub async fn pull(
 ) -> Result<HttpResponse, ApiError> {
     let request = PullRequest::from_json(&body.0)?;
     let response = state.engine.pull(&caller.0, &request).await?;
-    json_sized(&response, response.record_count())
+    page(&response, response.record_count())
 }
 
 pub async fn pull_pending(
@@ -70,7 +70,7 @@ pub async fn pull_pending(
         .engine
         .pull_pending(&caller.0, types.as_deref(), limit)
         .await?;
-    json_sized(&response, response.record_count())
+    page(&response, response.record_count())
 }
 
 pub async fn conflicts(
@@ -97,7 +97,7 @@ pub async fn conflicts(
         .engine
         .conflicts(&caller.0, entity_type.as_deref(), limit)
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "success": true, "data": data })))
+    Ok(ok(data))
 }
 
 pub async fn resolve_conflict(
@@ -110,5 +110,5 @@ pub async fn resolve_conflict(
         .engine
         .resolve_conflict(&caller.0, &path.into_inner(), &body.0)
         .await?;
-    Ok(HttpResponse::Ok().json(Envelope::new(record)))
+    Ok(ok(record))
 }

@@ -1,0 +1,212 @@
+//! The one write path behind push, REST CRUD and conflict resolution: one store transaction,
+//! a fixed number of statements, notifications after commit.
+//!
+//! A write goes through named steps: [`SyncEngine::open_write`] takes the tenant's lock and
+//! loads what the changes touch, [`plan::Planner`] decides each change (checks, strategy, new state)
+//! into a [`Plan`], and [`SyncEngine::commit_write`] stores the plan, commits and notifies.
+//! CRUD and conflict resolution call [`SyncEngine::write`], which runs the three; push runs them
+//! itself because it stores its own response under its idempotency key before the commit.
+
+mod checks;
+mod events;
+mod plan;
+mod state;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use syncd_conflict::ResultStatus;
+use syncd_model::{
+    ChangeOp, ClientId, Cursor, EntityType, RecordId, StatusUpdate, Timestamp, Version,
+};
+use syncd_store::{Loaded, RecordKey, Store, WriteBatch, WriteTx};
+use uuid::Uuid;
+
+pub(crate) use self::checks::check_references;
+use crate::engine::SyncEngine;
+use crate::error::Result;
+use crate::principal::Principal;
+
+/// Where a write comes from; it decides conflict handling and the stored sync status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// An app's push: stale bases go to the type's strategy; records become `synced`.
+    Push,
+    /// A REST write: records become `pending` for apps to take in.
+    Crud(CrudMode),
+    /// A person's answer to a manual conflict: applied as a fresh write.
+    Resolve(Uuid),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CrudMode {
+    /// POST: the id must not name a live record.
+    Create,
+    /// PUT: the record must exist and be live; a given version must be current.
+    Update,
+    /// DELETE: the record must exist and be live.
+    Delete,
+}
+
+/// One change to write, with its id decided.
+pub(crate) struct PlannedChange {
+    pub index: usize,
+    pub entity_type: Arc<EntityType>,
+    pub op: ChangeOp,
+    pub id: RecordId,
+    pub base_version: Option<Version>,
+    pub client_edit_time: Option<Timestamp>,
+    pub data: Map<String, Value>,
+}
+
+/// What became of one change.
+pub(crate) struct Outcome {
+    pub index: usize,
+    pub entity_type: Arc<EntityType>,
+    pub id: RecordId,
+    pub status: ResultStatus,
+    pub version: Version,
+    pub conflicting_fields: Vec<String>,
+    /// The server's copy after the change, as clients see it (rendered once). Written records
+    /// are rendered by [`Plan::render`], after the commit unless the caller needs them under
+    /// the lock: rendering is work better done outside the tenant's write lock.
+    pub data: Option<Arc<RawValue>>,
+}
+
+/// A write decided under the lock, not stored yet.
+pub(crate) struct Plan {
+    pub outcomes: Vec<Outcome>,
+    /// What the transaction will store; the caller may still add its idempotency entry.
+    pub batch: WriteBatch,
+    /// For each record of `batch.records`, the outcome that shows it.
+    written_outcomes: Vec<usize>,
+    status_updates: Vec<StatusUpdate>,
+    pub cursor: Cursor,
+    pub at: Timestamp,
+}
+
+/// A committed write.
+pub(crate) struct Written {
+    pub outcomes: Vec<Outcome>,
+    pub cursor: Cursor,
+    pub at: Timestamp,
+}
+
+impl Plan {
+    /// Renders the written records of the outcomes that do not have their JSON yet.
+    pub(crate) fn render(&mut self) {
+        for (write, &o) in self.batch.records.iter().zip(&self.written_outcomes) {
+            let outcome = &mut self.outcomes[o];
+            if outcome.data.is_none() {
+                outcome.data = Some(write.record.to_raw(&outcome.entity_type));
+            }
+        }
+    }
+
+    fn stores_anything(&self) -> bool {
+        let b = &self.batch;
+        !b.records.is_empty()
+            || !b.conflicts.is_empty()
+            || !b.resolved_conflicts.is_empty()
+            || b.idempotency.is_some()
+            || b.audit.is_some()
+    }
+}
+
+/// A write transaction holding the tenant's lock, with what the changes touch loaded.
+pub(crate) struct OpenWrite {
+    pub tx: Box<dyn WriteTx>,
+    loaded: Loaded,
+    reused: HashSet<RecordKey>,
+}
+
+impl<S: Store> SyncEngine<S> {
+    /// Applies `changes` in one transaction (CRUD, conflict resolution). Every problem found
+    /// under the lock (required fields of creates, references) is collected; if there is any,
+    /// nothing is applied.
+    pub(crate) async fn write(
+        &self,
+        p: &Principal,
+        origin: Origin,
+        changes: Vec<PlannedChange>,
+    ) -> Result<Written> {
+        let open = self.open_write(p, origin, &changes, None).await?;
+        let (tx, plan) = self.plan_write(p, &p.client, origin, changes, open).await?;
+        self.commit_write(p, &p.client, tx, plan).await
+    }
+
+    /// Takes the tenant's write lock and loads the records the changes touch or reference and
+    /// the base versions they cite. `begun` is the transaction when the caller began it itself
+    /// (push, to check its idempotency key under the lock first).
+    pub(crate) async fn open_write(
+        &self,
+        p: &Principal,
+        origin: Origin,
+        changes: &[PlannedChange],
+        begun: Option<Box<dyn WriteTx>>,
+    ) -> Result<OpenWrite> {
+        let (keys, versions, reused) = checks::keys_to_load(changes, origin);
+        let (tx, loaded) = match begun {
+            Some(mut tx) => {
+                let loaded = tx.load(&keys, &versions).await?;
+                (tx, loaded)
+            }
+            None => {
+                self.store
+                    .begin_write_and_load(&p.tenant, &keys, &versions)
+                    .await?
+            }
+        };
+        Ok(OpenWrite { tx, loaded, reused })
+    }
+
+    /// Decides every change of an open write (see [`plan::Planner`]); on failure the
+    /// transaction is rolled back.
+    pub(crate) async fn plan_write(
+        &self,
+        p: &Principal,
+        client: &ClientId,
+        origin: Origin,
+        changes: Vec<PlannedChange>,
+        open: OpenWrite,
+    ) -> Result<(Box<dyn WriteTx>, Plan)> {
+        let OpenWrite {
+            mut tx,
+            loaded,
+            reused,
+        } = open;
+        let planner = plan::Planner::new(self, p, client, origin, loaded, reused);
+        match planner.run(changes, tx.as_mut()) {
+            Ok(plan) => Ok((tx, plan)),
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores the plan, commits, renders what is not rendered yet and publishes the event.
+    pub(crate) async fn commit_write(
+        &self,
+        p: &Principal,
+        client: &ClientId,
+        mut tx: Box<dyn WriteTx>,
+        mut plan: Plan,
+    ) -> Result<Written> {
+        if plan.stores_anything() {
+            tx.write(&plan.batch).await?;
+        }
+        tx.commit().await?;
+        plan.render();
+        if let Some(event) = events::change_event(p, client, &plan) {
+            self.notifier.publish(Arc::new(event));
+        }
+        Ok(Written {
+            outcomes: plan.outcomes,
+            cursor: plan.cursor,
+            at: plan.at,
+        })
+    }
+}

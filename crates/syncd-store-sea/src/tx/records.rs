@@ -1,0 +1,200 @@
+//! Writing record states and their version rows, one way per dialect: on SQLite statements cost
+//! no round trip, only their size matters; on PostgreSQL each statement is a round trip made
+//! while the tenant's clock row is locked.
+
+use sea_orm::DatabaseTransaction;
+use syncd_store::{RecordWrite, Result, WriteBatch};
+
+use super::SeaWriteTx;
+use crate::columns;
+use crate::sql::{Sql, chunks};
+
+/// The JSON text of a batch's rows, encoded once for every statement that needs it.
+pub(super) struct RowsText<'a> {
+    pub(super) data: &'a [String],
+    pub(super) changed: &'a [String],
+    /// The row is the batch's last write of its record: it goes into `records`.
+    pub(super) is_latest: &'a [bool],
+}
+
+/// The columns of a version row after `tenant_id`, in the order [`push_version_values`] binds
+/// the first eight of them.
+const VERSION_INSERT: &str = "INSERT INTO record_versions (tenant_id, entity_type, id, version, \
+     seq, kind, data, deleted, changed_fields, client_id, subject, at)";
+
+impl SeaWriteTx {
+    /// SQLite: one multi-row upsert of the latest states, one multi-row insert of the versions.
+    pub(super) async fn write_records_sqlite(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &WriteBatch,
+        rows: &RowsText<'_>,
+    ) -> Result<()> {
+        let inner = &*self.inner;
+        let latest: Vec<usize> = (0..batch.records.len())
+            .filter(|&i| rows.is_latest[i])
+            .collect();
+        let sizes = latest.iter().map(|&i| {
+            let r = &batch.records[i].record;
+            100 + r.entity_type.as_str().len() + rows.data[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 11, sizes) {
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            q.push("INSERT INTO records (tenant_id, ")
+                .push(columns::LIST)
+                .push(") VALUES ");
+            for (n, &i) in latest[range].iter().enumerate() {
+                let r = &batch.records[i].record;
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(r.entity_type.as_str())
+                    .push(", ")
+                    .bind(r.id.as_uuid())
+                    .push(", ")
+                    .bind(r.version.0)
+                    .push(", ")
+                    .bind(r.seq.0)
+                    .push(", ")
+                    .bind_json(rows.data[i].clone())
+                    .push(", ")
+                    .bind(r.deleted)
+                    .push(", ")
+                    .bind(r.sync_status.as_str())
+                    .push(", ")
+                    .bind(r.created_at.as_millis())
+                    .push(", ")
+                    .bind(r.updated_at.as_millis())
+                    .push(", ")
+                    .bind(r.edited_at.as_millis())
+                    .push(")");
+            }
+            q.push(" ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET ")
+                .push(columns::UPSERT_SET);
+            inner.execute(txn, q).await?;
+        }
+
+        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+            100 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
+        });
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 12, sizes) {
+            let offset = range.start;
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            let client = q.param(batch.client_id.as_str());
+            let subject = q.param(batch.subject.as_str());
+            let at = q.param(batch.at.as_millis());
+            q.push(VERSION_INSERT).push(" VALUES ");
+            for (n, w) in batch.records[range].iter().enumerate() {
+                q.push(if n == 0 { "(" } else { ", (" }).ph(t).push(", ");
+                push_version_values(&mut q, w, rows, offset + n);
+                q.push(", ")
+                    .ph(client)
+                    .push(", ")
+                    .ph(subject)
+                    .push(", ")
+                    .ph(at)
+                    .push(")");
+            }
+            inner.execute(txn, q).await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL: each row is sent once and written to both tables by one statement (the
+    /// upsert of the latest states is a data-modifying `WITH` over the same rows as the version
+    /// insert). The last statement also inserts the audit row and stores the new head, so a
+    /// push of one statement's worth of rows costs one round trip between its load and its
+    /// commit.
+    pub(super) async fn write_records_postgres(
+        &self,
+        txn: &DatabaseTransaction,
+        batch: &WriteBatch,
+        rows: &RowsText<'_>,
+    ) -> Result<()> {
+        let inner = &*self.inner;
+        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+            120 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
+        });
+        let ranges = chunks(inner.dialect, inner.statement_bytes, 20, 13, sizes);
+        let last = ranges.len().saturating_sub(1);
+        for (chunk, range) in ranges.into_iter().enumerate() {
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            let client = q.param(batch.client_id.as_str());
+            let subject = q.param(batch.subject.as_str());
+            let at = q.param(batch.at.as_millis());
+            q.push(
+                "WITH input (entity_type, id, version, seq, kind, data, deleted, changed_fields, \
+                 sync_status, created_at, updated_at, edited_at, latest) AS (VALUES ",
+            );
+            let offset = range.start;
+            for (n, w) in batch.records[range].iter().enumerate() {
+                let r = &w.record;
+                q.push(if n == 0 { "(" } else { ", (" });
+                push_version_values(&mut q, w, rows, offset + n);
+                q.push(", ")
+                    .bind(r.sync_status.as_str())
+                    .push(", ")
+                    .bind(r.created_at.as_millis())
+                    .push(", ")
+                    .bind(r.updated_at.as_millis())
+                    .push(", ")
+                    .bind(r.edited_at.as_millis())
+                    .push(", ")
+                    .bind(rows.is_latest[offset + n])
+                    .push(")");
+            }
+            q.push("), upserted AS (INSERT INTO records (tenant_id, ")
+                .push(columns::LIST)
+                .push(") SELECT ")
+                .ph(t)
+                .push(", ")
+                .push(columns::LIST)
+                .push(
+                    " FROM input WHERE latest \
+                     ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET ",
+                )
+                .push(columns::UPSERT_SET)
+                .push(")");
+            if chunk == last {
+                self.push_folded_audit_and_head(&mut q, t, batch);
+            }
+            q.push(" ")
+                .push(VERSION_INSERT)
+                .push(" SELECT ")
+                .ph(t)
+                .push(", entity_type, id, version, seq, kind, data, deleted, changed_fields, ")
+                .ph(client)
+                .push(", ")
+                .ph(subject)
+                .push(", ")
+                .ph(at)
+                .push(" FROM input");
+            inner.execute(txn, q).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The values of a version row both dialects share, in this order: entity type, id, version,
+/// seq, kind, data, deleted, changed fields. `i` is the row's index in the batch.
+fn push_version_values(q: &mut Sql, w: &RecordWrite, rows: &RowsText<'_>, i: usize) {
+    let r = &w.record;
+    q.bind(r.entity_type.as_str())
+        .push(", ")
+        .bind(r.id.as_uuid())
+        .push(", ")
+        .bind(r.version.0)
+        .push(", ")
+        .bind(r.seq.0)
+        .push(", ")
+        .bind(w.kind.as_str())
+        .push(", ")
+        .bind_json(rows.data[i].clone())
+        .push(", ")
+        .bind(r.deleted)
+        .push(", ")
+        .bind_json(rows.changed[i].clone());
+}
