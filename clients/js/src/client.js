@@ -67,14 +67,19 @@ export class Client {
     if (!options || typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
       throw new TypeError('createClient needs `url`, an http(s) URL');
     }
+    /** @internal */
     this.options = options;
+    /** @internal */
     this.storage = options.storage ?? memoryStorage();
+    /** @internal */
     this.tokens = new TokenSource(options);
-    /** @type {Emitter<ClientEvents>} */
+    /** @internal @type {Emitter<ClientEvents>} */
     this.events = new Emitter(EVENTS);
+    /** @internal */
     this.state = new LocalState((type, id, record, origin) => {
       if (this.events.has('change')) this.events.emit('change', { type, id, record, origin });
     });
+    /** @internal */
     this.http = new HttpTransport({
       url: options.url,
       tokens: this.tokens,
@@ -83,6 +88,7 @@ export class Client {
       timeoutMs: options.requestTimeoutMs,
       onReach: (online) => this.setStatus({ online }),
     });
+    /** @internal */
     this.scheduler = new Scheduler({
       run: (signal) => this.round(signal),
       backoff: options.backoff,
@@ -90,6 +96,7 @@ export class Client {
       onSuccess: () => this.setStatus({ lastError: null, lastSyncAt: Date.now() }),
     });
     const WebSocketImpl = options.WebSocket === undefined ? /** @type {any} */ (globalThis).WebSocket : options.WebSocket;
+    /** @internal */
     this.socket = WebSocketImpl
       ? new RealtimeSocket({
           url: options.url,
@@ -103,17 +110,21 @@ export class Client {
           heartbeatMs: options.heartbeatMs,
         })
       : null;
-    /** @type {SyncStatus} */
+    /** @internal @type {SyncStatus} */
     this.currentStatus = Object.freeze({ online: false, connected: false, pending: 0, syncing: false, lastSyncAt: null, lastError: null });
-    /** @type {Promise<void> | null} */
+    /** @internal @type {Promise<void> | null} */
     this.opening = null;
+    /** @internal */
     this.loaded = false;
+    /** @internal */
     this.started = false;
+    /** @internal */
     this.resetRequested = false;
-    /** @type {Promise<void>} */
+    /** @internal @type {Promise<void>} */
     this.commits = Promise.resolve();
-    /** @type {Error | null} */
+    /** @internal @type {Error | null} */
     this.broken = null;
+    /** @internal */
     this.onOnline = () => this.scheduler.now();
   }
 
@@ -223,7 +234,11 @@ export class Client {
     /** @type {any} */ (globalThis).addEventListener?.('online', this.onOnline);
   }
 
-  /** One full round: push everything queued, then pull to `hasMore: false`. */
+  /**
+   * One full round: push everything queued, then pull to `hasMore: false`. Rejects with the
+   * error that stopped the round (a background client retries on its own).
+   * @returns {Promise<void>}
+   */
   async sync() {
     await this.open();
     return this.scheduler.request();
@@ -247,6 +262,7 @@ export class Client {
 
   // ---- internals ------------------------------------------------------------------------------
 
+  /** @internal */
   open() {
     if (!this.opening) {
       this.opening = (async () => {
@@ -264,6 +280,7 @@ export class Client {
     return this.opening;
   }
 
+  /** @internal */
   /** @param {() => StorageOp[] | null} write */
   async localWrite(write) {
     if (this.broken) throw this.broken;
@@ -274,6 +291,7 @@ export class Client {
     this.scheduler.poke();
   }
 
+  /** @internal */
   /**
    * Commits in call order; a failed commit leaves memory ahead of the storage, so the client
    * refuses further writes (a new client reloads what was stored).
@@ -292,6 +310,7 @@ export class Client {
     });
   }
 
+  /** @internal */
   /** @param {AbortSignal} signal */
   async round(signal) {
     await this.open();
@@ -335,6 +354,7 @@ export class Client {
     }
   }
 
+  /** @internal */
   subscription() {
     /** @type {Record<string, unknown>} */
     const message = {};
@@ -343,6 +363,7 @@ export class Client {
     return message;
   }
 
+  /** @internal */
   /** @param {boolean} connected */
   onConnected(connected) {
     this.setStatus({ connected });
@@ -350,6 +371,7 @@ export class Client {
     if (connected) this.scheduler.now();
   }
 
+  /** @internal */
   /** @param {ServerMessage} message */
   onServerMessage(message) {
     switch (message.type) {
@@ -368,6 +390,7 @@ export class Client {
     }
   }
 
+  /** @internal */
   /** @param {Partial<{ -readonly [K in keyof SyncStatus]: SyncStatus[K] }>} patch */
   setStatus(patch) {
     const current = this.currentStatus;
