@@ -274,7 +274,9 @@ export class Client {
           await this.commit([{ store: 'meta', key: 'clientId', value: wanted }]);
         }
         this.loaded = true;
-        this.setStatus({ pending: this.state.pending });
+        this.currentStatus = Object.freeze({ ...this.currentStatus, pending: this.state.pending });
+        // Always told: UI bindings read the freshly loaded records on this event.
+        this.events.emit('status', this.currentStatus);
       })();
     }
     return this.opening;

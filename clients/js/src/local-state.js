@@ -78,6 +78,7 @@ export class LocalState {
       const { type, id } = splitKey(key);
       this.recompute(type, id);
     }
+    for (const type of this.server.keys()) this.bump(type);
   }
 
   // ---- reads ----------------------------------------------------------------------------------
