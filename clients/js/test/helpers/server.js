@@ -58,7 +58,7 @@ export function signToken(secret, { tenant, sub = 'alice', clientId, exp, roles,
 
 /**
  * Starts syncd and waits for /readyz.
- * @param {{ port?: number, secret?: string, config?: string }} [options]
+ * @param {{ port?: number, secret?: string, config?: string, bin?: string }} [options]
  */
 export async function startServer(options = {}) {
   const port = options.port ?? (await freePort());
@@ -75,7 +75,7 @@ export async function startServer(options = {}) {
     SYNCD_LOG: 'warn',
     SYNCD_CONFIG: configFile,
   });
-  const child = spawn(binary(), ['serve'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(options.bin ?? binary(), ['serve'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
