@@ -140,3 +140,29 @@ test('a token refreshed before it expires is sent as authenticate on the open so
     await server.stop();
   }
 });
+
+test('stop() clears every timer and closes the socket; a stopped client starts again', async () => {
+  const server = await startServer();
+  const token = server.token({ tenant: randomName() });
+  const client = createClient({ url: server.url, token, clientId: 'app-1', WebSocket, heartbeatMs: 1000, backoff: FAST });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  try {
+    await client.start();
+    await waitFor(() => client.status.connected, 'connected');
+    assert.ok(timers() > before, 'the heartbeat runs');
+    await client.stop();
+    assert.equal(client.status.connected, false);
+    // (the ws package keeps a timer until the server has answered its close frame)
+    await waitFor(() => timers() === before, 'no timer left behind', 3000);
+    await client.put('end_user', { name: 'While stopped' });
+    await sleep(200);
+    assert.equal(await client.pending(), 1, 'a stopped client sends nothing by itself');
+    await client.start();
+    await waitFor(() => client.status.connected && client.status.pending === 0, 'connected and flushed again');
+    assert.equal((await serverRecords(server.url, token, ['end_user'])).end_user.length, 1);
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
+});
