@@ -137,3 +137,27 @@ test('a 401 gets one new token from getToken and the request goes through', asyn
     await server.stop();
   }
 });
+
+test('a refusal that names no change (403 outside the token scope) is narrowed down to that change; its neighbours arrive', async () => {
+  const server = await startServer();
+  const tenant = randomName();
+  const token = server.token({ tenant, scope: 'sync:read sync:write:end_user' });
+  const client = createClient({ url: server.url, token, clientId: 'app-1', WebSocket: null, backoff: FAST });
+  /** @type {any[]} */
+  const rejected = [];
+  client.on('rejected', (e) => rejected.push(e));
+  try {
+    for (let i = 0; i < 3; i += 1) await client.put('end_user', { name: `before ${i}` });
+    const call = await client.put('interactions', { type: 'call', title: 'not allowed' });
+    for (let i = 0; i < 3; i += 1) await client.put('end_user', { name: `after ${i}` });
+    await client.sync();
+    assert.deepEqual(rejected.map((e) => [e.id, e.error.status]), [[call.id, 403]]);
+    assert.equal(await client.pending(), 0);
+    assert.equal(await client.get('interactions', call.id), undefined);
+    const names = (await serverRecords(server.url, server.token({ tenant }), ['end_user'])).end_user.map((r) => r.name);
+    assert.deepEqual(names, ['before 0', 'before 1', 'before 2', 'after 0', 'after 1', 'after 2']);
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
+});
