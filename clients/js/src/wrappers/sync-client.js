@@ -38,13 +38,15 @@ export class SyncClient {
 
   /**
    * Pushes changes in any body form the server accepts: the map form `{ end_user: [...] }`, a
-   * list of `{ entityType, op, id, baseVersion, data }`, or a whole body. A retry after a lost
+   * list of `{ entityType, op, id, baseVersion, data }`, or a whole body (`{ changes }`, or the
+   * single-operation `{ table, operation, data }`). A retry after a lost
    * answer carries the same Idempotency-Key, so it never applies twice.
-   * @param {Record<string, unknown[]> | unknown[] | { changes: unknown }} changes
+   * @param {Record<string, unknown[]> | unknown[] | { changes: unknown } | { table: string, operation: string, data: unknown }} changes
    * @returns {Promise<any>} the server's answer (`data`, `results`, `cursor`, …)
    */
   async pushChanges(changes) {
-    const body = Array.isArray(changes) || !('changes' in changes) ? { changes } : changes;
+    const whole = !Array.isArray(changes) && ('changes' in changes || 'table' in changes);
+    const body = whole ? changes : { changes };
     const key = uuidv7();
     for (let attempt = 0; ; attempt += 1) {
       try {

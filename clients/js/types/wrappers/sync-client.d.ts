@@ -22,13 +22,18 @@ export class SyncClient {
     lastSyncTimestamp: string | null;
     /**
      * Pushes changes in any body form the server accepts: the map form `{ end_user: [...] }`, a
-     * list of `{ entityType, op, id, baseVersion, data }`, or a whole body. A retry after a lost
+     * list of `{ entityType, op, id, baseVersion, data }`, or a whole body (`{ changes }`, or the
+     * single-operation `{ table, operation, data }`). A retry after a lost
      * answer carries the same Idempotency-Key, so it never applies twice.
-     * @param {Record<string, unknown[]> | unknown[] | { changes: unknown }} changes
+     * @param {Record<string, unknown[]> | unknown[] | { changes: unknown } | { table: string, operation: string, data: unknown }} changes
      * @returns {Promise<any>} the server's answer (`data`, `results`, `cursor`, …)
      */
     pushChanges(changes: Record<string, unknown[]> | unknown[] | {
         changes: unknown;
+    } | {
+        table: string;
+        operation: string;
+        data: unknown;
     }): Promise<any>;
     /**
      * Pulls everything new since the last call (everything the first time), all pages.
