@@ -1,0 +1,17 @@
+export { memoryStorage } from "./storage/memory.js";
+export { indexedDbStorage } from "./storage/indexeddb.js";
+export { SyncError } from "./errors.js";
+export { uuidv7 } from "./ids.js";
+export { SyncClient } from "./wrappers/sync-client.js";
+export { RealtimeSync } from "./wrappers/realtime-sync.js";
+export type ClientOptions = import("./client.js").ClientOptions;
+export type ClientEvents = import("./client.js").ClientEvents;
+export type SyncStatus = import("./client.js").SyncStatus;
+export type SyncRecord = import("./records.js").SyncRecord;
+export type Change = import("./records.js").Change;
+export type PushResult = import("./local-state.js").PushResult;
+export type SyncStorage = import("./storage/types.js").SyncStorage;
+export type StorageOp = import("./storage/types.js").StorageOp;
+export type StorageSnapshot = import("./storage/types.js").StorageSnapshot;
+export type WebSocketClass = import("./realtime.js").WebSocketClass;
+export { createClient, Client } from "./client.js";
