@@ -90,6 +90,7 @@
 mod error;
 mod rows;
 mod sql;
+mod stats;
 mod tx;
 
 use std::collections::HashMap;

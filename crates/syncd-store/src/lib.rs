@@ -15,6 +15,9 @@ use syncd_model::{
 };
 use uuid::Uuid;
 
+mod stats;
+pub use stats::{StoreStats, TenantCounts, TypeCounts};
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What can go wrong in storage. The server maps these to statuses; the details go to the log
