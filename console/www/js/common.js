@@ -154,9 +154,10 @@ export function askForToken(reason) {
     const main = document.querySelector("main");
     const dialog = el("section", { class: "card token-form", id: "token-form" }, [
       el("h2", {}, "A bearer token, please"),
-      el("p", {}, reason ||
-        "This server asks for a JWT (the `Authorization: Bearer` token your apps use). " +
-        "Activity needs one with the `admin` role. The token stays in this browser tab only."),
+      el("p", {}, reason || [
+        "This server asks for a JWT: the ", el("code", {}, "Authorization: Bearer"), " token your apps use. ",
+        "Activity needs one with the ", el("code", {}, "admin"), " role. The token stays in this browser tab only.",
+      ]),
       el("label", { for: "token-input" }, "Token"),
       el("textarea", { id: "token-input", rows: "4", spellcheck: "false", autocomplete: "off", placeholder: "eyJhbGciOi…" }),
       el("div", { class: "row" }, [
@@ -165,6 +166,7 @@ export function askForToken(reason) {
       ]),
     ]);
     main.prepend(dialog);
+    document.body.classList.add("needs-token");
     const input = dialog.querySelector("#token-input");
     const error = dialog.querySelector("#token-error");
     dialog.querySelector("#token-use").addEventListener("click", async () => {
@@ -190,6 +192,7 @@ export function askForToken(reason) {
       }
       storeToken(token, "pasted");
       dialog.remove();
+      document.body.classList.remove("needs-token");
       resolve(currentToken());
     });
   });

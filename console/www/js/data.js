@@ -20,14 +20,17 @@ let rows = [];
 let cursor = null;
 let columns = [];
 
+/** Up to three content columns, text fields first (flags such as `active` say little in a list). */
 function pickColumns(records) {
-  const names = [];
+  const text = [];
+  const other = [];
   for (const r of records) {
-    for (const k of Object.keys(r)) {
-      if (!SERVER_FIELDS.has(k) && !names.includes(k)) names.push(k);
+    for (const [k, v] of Object.entries(r)) {
+      if (SERVER_FIELDS.has(k) || text.includes(k) || other.includes(k)) continue;
+      (typeof v === "string" ? text : other).push(k);
     }
   }
-  return names.slice(0, 4);
+  return [...text, ...other.filter((k) => !text.includes(k))].slice(0, 3);
 }
 
 function renderTable() {
