@@ -32,8 +32,9 @@ export class HttpTransport {
     this.clientId = options.clientId;
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== 'function') throw new TypeError('no fetch: pass `fetch` to createClient');
+    // Called unbound: a browser's fetch throws "Illegal invocation" when `this` is not window.
     /** @type {Fetch} */
-    this.fetch = fetchImpl;
+    this.fetch = (input, init) => fetchImpl(input, init);
     this.timeoutMs = options.timeoutMs ?? 30000;
     this.onReach = options.onReach ?? (() => {});
   }
@@ -87,7 +88,8 @@ export class HttpTransport {
       const aborted = timeout.signal.aborted;
       const byCaller = options.signal?.aborted === true;
       const code = byCaller ? 'aborted' : aborted ? 'timeout' : 'network';
-      throw new SyncError(`${init.method} ${path}: ${code === 'network' ? 'the server could not be reached' : code}`, {
+      const reason = code === 'network' ? `the server could not be reached (${/** @type {Error} */ (cause)?.message ?? cause})` : code;
+      throw new SyncError(`${init.method} ${path}: ${reason}`, {
         code,
         cause,
       });

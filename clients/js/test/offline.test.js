@@ -80,14 +80,22 @@ test('with fileStorage a second process on the directory sends what a killed fir
     // back: the process is killed while waiting for it.
     let committed;
     const firstCommit = new Promise((r) => (committed = r));
-    let held = false;
+    let up = false;
+    let done = false;
     proxy.hook = (req) => {
-      if (req.path !== '/api/client/sync/push' || !server || held) return undefined;
-      held = true;
-      return { dropAnswer: true, hold: true, onAnswer: () => committed(req) };
+      if (req.path !== '/api/client/sync/push' || !up || done) return undefined;
+      return {
+        dropAnswer: true,
+        hold: true,
+        onAnswer: () => {
+          done = true;
+          committed(req);
+        },
+      };
     };
     const first = child(['write-then-sync', dir, proxy.url, token, '50', '10']);
     await waitFor(() => first.lines.includes('queued 50'), 'the first process to queue 50 writes');
+    up = true;
     server = await startServer({ port, secret });
     const req = await firstCommit;
     first.proc.kill('SIGKILL');

@@ -64,6 +64,8 @@ test('after its WebSocket is cut while another client writes 20 changes, a clien
   try {
     await listener.start();
     await waitFor(() => listener.status.connected, 'the first connection');
+    await listener.sync();
+    await waitFor(() => !listener.status.syncing, 'the catch-up round to end');
     const pullsBefore = proxy.requests('/api/client/sync/pull').length;
     proxy.refuseUpgrades = true;
     proxy.cutWebSockets();
