@@ -45,9 +45,6 @@ class App {
       clientId: this.clientId,
       storage: memoryStorage(),
       entityTypes: ["end_user"],
-      // The SDK calls `fetch` as a method of its own object, which browsers refuse ("Illegal
-      // invocation"); a bound fetch works everywhere.
-      fetch: globalThis.fetch.bind(globalThis),
       WebSocket: tappedWebSocket({
         open: () => this.log("WebSocket connected"),
         message: (data) => this.heard(data),
