@@ -35,6 +35,9 @@ e2e! {
         assert_eq!(s["types"]["end_user"], json!({ "live": 0, "tombstones": 0 }), "{s}");
         assert_eq!(s["pushes"], json!({ "lastMinute": 0, "lastHour": 0 }), "{s}");
         assert_eq!(s["pushLatencyMs"], json!({ "p50": null, "p99": null }), "{s}");
+        let (_, doc) = app.anonymous().get("/openapi.json").await;
+        assert!(doc["paths"]["/api/admin/stats"]["get"].is_object(), "the route is documented");
+        assert!(doc["components"]["schemas"]["AdminStats"].is_object());
     }
 }
 
