@@ -3,11 +3,13 @@
 //! backends (`<test>::on_sqlite`, `<test>::on_postgres`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod atomicity;
 mod auth;
 mod bad_input;
 mod config_types;
 mod conflicts;
+mod console;
 mod crud;
 mod idempotency;
 mod isolation;

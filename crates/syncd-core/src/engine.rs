@@ -19,6 +19,7 @@ pub struct SyncEngine<S> {
     pub(crate) strategies: HashMap<String, Arc<dyn ConflictStrategy>>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) config: EngineConfig,
+    pub(crate) activity: Arc<crate::stats::Activity>,
 }
 
 /// A strategy named in configuration that does not exist.
@@ -68,12 +69,18 @@ impl<S: Store> SyncEngine<S> {
             })?;
             by_type.insert(ty.name.to_string(), strategy);
         }
+        let activity = Arc::new(crate::stats::Activity::default());
+        let notifier = Arc::new(crate::stats::CountingNotifier {
+            inner: notifier,
+            activity: Arc::clone(&activity),
+        });
         Ok(Self {
             store,
             registry,
             strategies: by_type,
             notifier,
             config,
+            activity,
         })
     }
 

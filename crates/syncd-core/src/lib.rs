@@ -14,6 +14,7 @@ mod error;
 mod principal;
 mod pull;
 mod push;
+mod stats;
 mod write;
 
 pub use config::EngineConfig;
@@ -24,3 +25,4 @@ pub use error::{InvalidKind, Result, SyncError};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
 pub use push::PushOutcome;
+pub use stats::{Activity, COUNTS_TTL, Latency, LiveFigures, TenantStats, Window};

@@ -97,6 +97,8 @@ struct ConnState {
     resync_pending: bool,
     /// The highest cursor the connection has taken from its queue.
     delivered: Seq,
+    /// The `resync_required` count of the connection's tenant.
+    tenant_resyncs: Arc<AtomicU64>,
 }
 
 struct ConnShared {
@@ -125,6 +127,9 @@ pub struct Hub {
     backplane: Option<Arc<dyn Backplane>>,
     /// Where the records of events from other instances are read, for `data_update`.
     records: Option<Arc<dyn RecordSource>>,
+    /// `resync_required` messages per tenant since start (kept for tenants without
+    /// connections too: one counter per tenant ever connected).
+    tenant_resyncs: RwLock<HashMap<TenantId, Arc<AtomicU64>>>,
     this: Weak<Hub>,
 }
 
@@ -167,6 +172,7 @@ impl Hub {
             shutting_down: AtomicBool::new(false),
             backplane: backplane(this.clone()),
             records,
+            tenant_resyncs: RwLock::new(HashMap::new()),
             this: this.clone(),
         })
     }
@@ -211,6 +217,13 @@ impl Hub {
         {
             return Err(RegisterError::ClientFull);
         }
+        let tenant_resyncs = Arc::clone(
+            self.tenant_resyncs
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(tenant.clone())
+                .or_default(),
+        );
         let shared = Arc::new(ConnShared {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             client,
@@ -222,6 +235,7 @@ impl Hub {
                 queue: VecDeque::new(),
                 resync_pending: false,
                 delivered: cursor.seq(),
+                tenant_resyncs,
             }),
             readable: RwLock::new(readable),
             notify: Notify::new(),
@@ -293,6 +307,15 @@ impl Hub {
             resyncs: self.counters.resyncs.load(Ordering::Relaxed),
             queued,
         }
+    }
+
+    /// `resync_required` messages sent to one tenant's connections since start.
+    pub fn tenant_resyncs(&self, tenant: &TenantId) -> u64 {
+        self.tenant_resyncs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tenant)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
     }
 
     /// Connections of one tenant right now.
@@ -483,6 +506,7 @@ impl Hub {
             .dropped
             .fetch_add(dropped + lost, Ordering::Relaxed);
         self.counters.resyncs.fetch_add(1, Ordering::Relaxed);
+        st.tenant_resyncs.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("syncd_ws_resyncs_total").increment(1);
         st.queue.push_back((
             Outgoing::Message(protocol::resync_required(cursor, now)),

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod dev;
 pub mod error;
 pub mod extract;

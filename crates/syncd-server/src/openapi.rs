@@ -296,6 +296,14 @@ pub fn document(registry: &Registry) -> Value {
             "responses": ok("the record as stored", envelope(json!({ "type": "object" })), 200, &[400, 401, 403, 404, 422, 429, 503]),
         }
     }));
+    paths.insert("/api/admin/stats".into(), json!({
+        "get": {
+            "tags": ["admin"], "operationId": "adminStats",
+            "summary": "Figures of the caller's tenant for the console's Activity page (role `admin`)",
+            "description": "Record counts per type, open conflicts and conflicts per strategy (last hour) come from indexed queries of the tenant's rows, reused for 2 s; connections, resyncs, pushes, changes and push latency are counted in memory by the instance that answers. See docs/api.md for the cost of each figure.",
+            "responses": ok("the tenant's figures", envelope(json!({ "$ref": "#/components/schemas/AdminStats" })), 200, &[401, 403, 429, 503]),
+        }
+    }));
     for path in ["/api/client/sync/ws", "/ws"] {
         paths.insert(path.into(), json!({
             "get": {
@@ -318,6 +326,7 @@ pub fn document(registry: &Registry) -> Value {
     paths.insert("/readyz".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "The database is reachable and migrated", "responses": { "200": { "description": "ready" }, "503": { "description": "not ready" } } } }));
     paths.insert("/metrics".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "Prometheus metrics", "responses": { "200": { "description": "text format", "content": { "text/plain": {} } } } } }));
     paths.insert("/openapi.json".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } }));
+    paths.insert("/console/dev-token".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "A development token (tenant `dev`, role `admin`, no `client_id`) for the console; only on a development server bound to loopback, asked from this machine", "responses": { "200": { "description": "`{success, data: {token, tenantId, subject, roles, expiresAt}}`" }, "404": { "description": "not offered here", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } }));
     paths.insert("/docs".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "Interactive documentation of this document (served offline)", "responses": { "200": { "description": "HTML" } } } }));
 
     let types: Vec<&str> = registry.names().map(|n| n.as_str()).collect();
@@ -369,6 +378,21 @@ pub fn document(registry: &Registry) -> Value {
             "strategy": { "type": "string" }, "serverVersion": { "type": "integer" }, "serverData": { "type": "object" }, "clientData": { "type": "object" },
             "fields": { "type": "array", "items": { "type": "string" } }, "clientId": { "type": "string" }, "createdAt": { "type": "string", "format": "date-time" } }
     }));
+    let window = json!({ "type": "object", "required": ["lastMinute", "lastHour"], "properties": { "lastMinute": { "type": "integer" }, "lastHour": { "type": "integer" } } });
+    schemas.insert("AdminStats".into(), json!({
+        "type": "object",
+        "required": ["types", "openConflicts", "connections", "pushes", "changes", "conflictsByStrategy", "resyncs", "pushLatencyMs"],
+        "properties": {
+            "types": { "type": "object", "description": "every type the token may read", "additionalProperties": { "type": "object", "required": ["live", "tombstones"], "properties": { "live": { "type": "integer" }, "tombstones": { "type": "integer" } } } },
+            "openConflicts": { "type": "integer", "description": "open manual conflicts" },
+            "connections": { "type": "integer", "description": "WebSocket connections of the tenant on this instance" },
+            "pushes": window.clone(),
+            "changes": { "description": "records written (pushes, REST writes, resolutions) committed by this instance", "allOf": [window] },
+            "conflictsByStrategy": { "type": "object", "description": "conflicts recorded in the last hour per strategy; every strategy in force appears", "additionalProperties": { "type": "integer" } },
+            "resyncs": { "type": "integer", "description": "resync_required messages sent to the tenant's connections by this instance since it started" },
+            "pushLatencyMs": { "type": "object", "description": "engine time of the pushes this instance applied in the last 5 minutes; null without pushes", "properties": { "p50": { "type": ["number", "null"] }, "p99": { "type": ["number", "null"] } } }
+        }
+    }));
     schemas.insert("Version".into(), json!({
         "type": "object",
         "properties": { "version": { "type": "integer" }, "action": { "type": "string", "enum": ["create", "update", "delete"] }, "data": { "type": "object" },
@@ -384,7 +408,7 @@ pub fn document(registry: &Registry) -> Value {
             "description": "Multi-tenant data sync: push local changes, pull what changed since a cursor, hear about changes over a WebSocket. Every error has the body `{success: false, error: {code, message, details}}`."
         },
         "security": [ { "bearerAuth": [] } ],
-        "tags": [ { "name": "sync" }, { "name": "operations" } ],
+        "tags": [ { "name": "sync" }, { "name": "operations" }, { "name": "admin" } ],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -19,7 +19,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{Settings, SettingsError};
 use crate::extract::Limiter;
-use crate::routes::{self, crud, ops, sync};
+use crate::routes::{self, admin, crud, ops, sync};
 use crate::state::{AppState, StoreRecords};
 use crate::{telemetry, ws};
 
@@ -178,6 +178,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
             .wrap(from_fn(telemetry::track_requests))
             .wrap(TracingLogger::default())
             .service(docs_page(&openapi))
+            .configure(crate::console::configure)
             .configure(configure)
     })
     .disable_signals()
@@ -227,6 +228,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(routes::not_found)),
         )
+        .service(resource("/api/admin/stats").route(web::get().to(admin::stats)))
         .service(
             resource("/api/{type}")
                 .route(web::get().to(crud::list))

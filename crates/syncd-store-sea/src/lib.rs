@@ -93,6 +93,7 @@ mod logs;
 mod reads;
 mod rows;
 mod sql;
+mod stats;
 mod store;
 mod tx;
 

@@ -15,6 +15,9 @@ use syncd_model::{
 };
 use uuid::Uuid;
 
+mod stats;
+pub use stats::{StoreStats, TenantCounts, TypeCounts};
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The cause behind a [`StoreError`]: the driver's error, or a message for what the store found

@@ -1,6 +1,7 @@
 //! HTTP routes. Sync routes are registered before the generic `/api/{type}` ones so they take
 //! precedence.
 
+pub mod admin;
 pub mod crud;
 pub mod ops;
 pub mod sync;

@@ -23,7 +23,14 @@ pub async fn push(
                 ApiError::BadRequest("Idempotency-Key must be visible ASCII".into())
             })?),
         };
+    let started = std::time::Instant::now();
     let outcome = state.engine.push(&caller.0, body.0, key).await?;
+    if !outcome.replayed {
+        state
+            .engine
+            .activity()
+            .record_push(&caller.0.tenant, started.elapsed());
+    }
     let mut response = HttpResponse::Ok();
     if outcome.replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
