@@ -7,9 +7,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::ids::{RecordId, Version};
-use crate::schema::{DeletionRule, EntityType, Registry};
+use crate::schema::EntityType;
 use crate::timestamp::Timestamp;
-use crate::validate::Limits;
 
 /// What a change asks for. `create` and `update` both mean upsert: the server decides from
 /// whether the id exists in the caller's tenant.
@@ -284,110 +283,80 @@ fn record_change(
 
 fn parse_list_form(items: Vec<Value>, out: &mut PushBody) {
     for (index, item) in items.into_iter().enumerate() {
-        let Value::Object(mut item) = item else {
-            out.errors.push(ChangeError::shape(
-                index,
-                None,
-                format!("a change must be a JSON object, got {}", json_kind(&item)),
-            ));
-            continue;
-        };
-        let entity_type = match item.get("entityType") {
-            Some(Value::String(t)) => t.clone(),
-            _ => {
-                out.errors.push(ChangeError::shape(
-                    index,
-                    None,
-                    "`entityType` is required and must be a string",
-                ));
-                continue;
-            }
-        };
-        let op = match item.get("op").or_else(|| item.get("operation")) {
-            None | Some(Value::Null) => ChangeOp::Upsert,
-            Some(Value::String(op)) => match parse_op(op) {
-                Some(op) => op,
-                None => {
-                    out.errors.push(ChangeError::shape(
-                        index,
-                        Some(&entity_type),
-                        format!("unknown op `{op}`; expected upsert, create, update or delete"),
-                    ));
-                    continue;
-                }
-            },
-            Some(_) => {
-                out.errors.push(ChangeError::shape(
-                    index,
-                    Some(&entity_type),
-                    "`op` must be a string",
-                ));
-                continue;
-            }
-        };
-        let data = match item.remove("data") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(data)) => data,
-            Some(other) => {
-                out.errors.push(ChangeError::shape(
-                    index,
-                    Some(&entity_type),
-                    format!("`data` must be a JSON object, got {}", json_kind(&other)),
-                ));
-                continue;
-            }
-        };
-        let id = item
-            .get("id")
-            .or_else(|| data.get("id"))
-            .and_then(Value::as_str)
-            .and_then(|s| RecordId::parse(s).ok());
-        let base_version = match parse_version(item.get("baseVersion")) {
-            Ok(v) => v,
-            Err(message) => {
-                out.errors.push(ChangeError::invalid(
-                    index,
-                    &entity_type,
-                    Some("baseVersion"),
-                    message,
-                ));
-                continue;
-            }
-        };
-        let client_edit_time = match item.get("clientUpdatedAt") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match Timestamp::parse_rfc3339(s) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    out.errors.push(ChangeError::invalid(
-                        index,
-                        &entity_type,
-                        Some("clientUpdatedAt"),
-                        e.to_string(),
-                    ));
-                    continue;
-                }
-            },
-            Some(_) => {
-                out.errors.push(ChangeError::invalid(
-                    index,
-                    &entity_type,
-                    Some("clientUpdatedAt"),
-                    "must be an RFC 3339 date-time string",
-                ));
-                continue;
-            }
-        };
-        out.changes.push(RawChange {
-            index,
-            entity_type,
-            op,
-            id,
-            base_version,
-            client_edit_time,
-            data,
-        });
+        match list_change(index, item) {
+            Ok(change) => out.changes.push(change),
+            Err(e) => out.errors.push(e),
+        }
     }
+}
+
+/// One change of the list form: `{entityType, op, id, baseVersion, data, clientUpdatedAt}`.
+fn list_change(index: usize, item: Value) -> Result<RawChange, ChangeError> {
+    let Value::Object(mut item) = item else {
+        return Err(ChangeError::shape(
+            index,
+            None,
+            format!("a change must be a JSON object, got {}", json_kind(&item)),
+        ));
+    };
+    let Some(Value::String(entity_type)) = item.get("entityType").cloned() else {
+        return Err(ChangeError::shape(
+            index,
+            None,
+            "`entityType` is required and must be a string",
+        ));
+    };
+    let shape = |message: String| ChangeError::shape(index, Some(&entity_type), message);
+    let op = match item.get("op").or_else(|| item.get("operation")) {
+        None | Some(Value::Null) => ChangeOp::Upsert,
+        Some(Value::String(op)) => parse_op(op).ok_or_else(|| {
+            shape(format!(
+                "unknown op `{op}`; expected upsert, create, update or delete"
+            ))
+        })?,
+        Some(_) => return Err(shape("`op` must be a string".into())),
+    };
+    let data = match item.remove("data") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(data)) => data,
+        Some(other) => {
+            return Err(shape(format!(
+                "`data` must be a JSON object, got {}",
+                json_kind(&other)
+            )));
+        }
+    };
+    let id = item
+        .get("id")
+        .or_else(|| data.get("id"))
+        .and_then(Value::as_str)
+        .and_then(|s| RecordId::parse(s).ok());
+    let invalid = |field: &str, message: String| {
+        ChangeError::invalid(index, &entity_type, Some(field), message)
+    };
+    let base_version =
+        parse_version(item.get("baseVersion")).map_err(|m| invalid("baseVersion", m))?;
+    let client_edit_time = match item.get("clientUpdatedAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            Timestamp::parse_rfc3339(s).map_err(|e| invalid("clientUpdatedAt", e.to_string()))?,
+        ),
+        Some(_) => {
+            return Err(invalid(
+                "clientUpdatedAt",
+                "must be an RFC 3339 date-time string".into(),
+            ));
+        }
+    };
+    Ok(RawChange {
+        index,
+        entity_type,
+        op,
+        id,
+        base_version,
+        client_edit_time,
+        data,
+    })
 }
 
 fn parse_op(op: &str) -> Option<ChangeOp> {
@@ -417,98 +386,6 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// What [`Registry::prepare_each`] made of a batch of raw changes: the valid ones, and every
-/// problem of the others.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prepared {
-    pub changes: Vec<Change>,
-    /// In index order.
-    pub errors: Vec<ChangeError>,
-}
-
-impl Registry {
-    /// Looks up each change's type and normalises its data. Every problem of every change is
-    /// returned, together with those `parse_errors` already found, in index order.
-    pub fn prepare(
-        &self,
-        raw: Vec<RawChange>,
-        parse_errors: Vec<ChangeError>,
-        limits: &Limits,
-    ) -> Result<Vec<Change>, Vec<ChangeError>> {
-        let mut prepared = self.prepare_each(raw, limits);
-        if parse_errors.is_empty() && prepared.errors.is_empty() {
-            return Ok(prepared.changes);
-        }
-        let mut errors = parse_errors;
-        errors.append(&mut prepared.errors);
-        errors.sort_by_key(|e| e.index);
-        Err(errors)
-    }
-
-    /// [`Registry::prepare`] that also keeps the valid changes of a batch with invalid ones, so
-    /// that a caller can check them further and report every problem at once.
-    pub fn prepare_each(&self, raw: Vec<RawChange>, limits: &Limits) -> Prepared {
-        let mut errors = Vec::new();
-        let mut changes = Vec::with_capacity(raw.len());
-        for change in raw {
-            match self.prepare_one(change, limits) {
-                Ok(c) => changes.push(c),
-                Err(e) => errors.extend(e),
-            }
-        }
-        errors.sort_by_key(|e| e.index);
-        Prepared { changes, errors }
-    }
-
-    fn prepare_one(&self, change: RawChange, limits: &Limits) -> Result<Change, Vec<ChangeError>> {
-        let Some(ty) = self.get(&change.entity_type) else {
-            return Err(vec![ChangeError {
-                index: change.index,
-                entity_type: Some(change.entity_type.clone()),
-                field: None,
-                message: format!("unknown entity type `{}`", change.entity_type),
-                kind: crate::change::ChangeErrorKind::UnknownEntityType,
-            }]);
-        };
-        if change.op == ChangeOp::Delete && change.id.is_none() {
-            return Err(vec![ChangeError::invalid(
-                change.index,
-                ty.name.as_str(),
-                Some("id"),
-                "a delete needs the UUID of the record to delete",
-            )]);
-        }
-        let data = ty.normalize(change.data, limits).map_err(|field_errors| {
-            field_errors
-                .into_iter()
-                .map(|e| {
-                    ChangeError::invalid(change.index, ty.name.as_str(), Some(&e.field), e.message)
-                })
-                .collect::<Vec<_>>()
-        })?;
-        let op = match (&ty.deletion, change.op) {
-            (
-                DeletionRule::SetField {
-                    field,
-                    value,
-                    marks_delete_on_push: true,
-                },
-                ChangeOp::Upsert,
-            ) if data.get(field) == Some(value) => ChangeOp::Delete,
-            (_, op) => op,
-        };
-        Ok(Change {
-            index: change.index,
-            entity_type: Arc::clone(ty),
-            op,
-            id: change.id,
-            base_version: change.base_version,
-            client_edit_time: change.client_edit_time,
-            data,
-        })
     }
 }
 

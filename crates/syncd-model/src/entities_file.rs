@@ -10,9 +10,9 @@ use toml::Spanned;
 
 use crate::ids::EntityTypeName;
 use crate::record::SyncStatus;
+use crate::registry::{RegistryBuilder, RegistryError};
 use crate::schema::{
-    DeletionRule, EntityType, FieldSchema, FieldType, PendingCondition, RegistryBuilder,
-    RegistryError, StringFormat,
+    DeletionRule, EntityType, FieldSchema, FieldType, PendingCondition, StringFormat,
 };
 
 /// A configuration problem at a place in a file: shown as `FILE:LINE: problem`.

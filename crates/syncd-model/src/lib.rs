@@ -9,13 +9,15 @@ pub mod change;
 pub mod entities_file;
 pub mod event;
 pub mod ids;
+mod prepare;
 pub mod record;
+pub mod registry;
 pub mod schema;
 pub mod timestamp;
 pub mod validate;
 
 pub use change::{
-    Change, ChangeError, ChangeErrorKind, ChangeOp, Prepared, PushBody, PushBodyError, RawChange,
+    Change, ChangeError, ChangeErrorKind, ChangeOp, PushBody, PushBodyError, RawChange,
     parse_push_body, worst_kind,
 };
 pub use entities_file::{ConfigError, EntitiesFile};
@@ -24,10 +26,12 @@ pub use ids::{
     ClientId, Cursor, CursorError, EntityTypeName, IdError, RecordId, Seq, SubjectId, TenantId,
     Version,
 };
+pub use prepare::Prepared;
 pub use record::{Record, RecordView, SyncStatus, raw};
+pub use registry::{Registry, RegistryBuilder, RegistryError};
 pub use schema::{
     DeletionRule, EntityType, EntityTypeBuilder, FieldAlias, FieldSchema, FieldType,
-    PendingCondition, Registry, RegistryBuilder, RegistryError, StringFormat,
+    PendingCondition, StringFormat,
 };
 pub use timestamp::{Timestamp, TimestampError};
 pub use validate::{FieldError, Limits};
