@@ -88,7 +88,11 @@ macro_rules! store_contract {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_contract_cases {
-    (@tests $run:path; one: [$($m1:ident::$c1:ident),* $(,)?]; two: [$($m2:ident::$c2:ident),* $(,)?];) => {
+    (
+        @tests $run:path;
+        one: [$($m1:ident::$c1:ident),* $(,)?];
+        two: [$($m2:ident::$c2:ident),* $(,)?];
+    ) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $c1() {
@@ -102,7 +106,11 @@ macro_rules! __store_contract_cases {
             }
         )*
     };
-    (@sequence $run:path; one: [$($m1:ident::$c1:ident),* $(,)?]; two: [$($m2:ident::$c2:ident),* $(,)?];) => {
+    (
+        @sequence $run:path;
+        one: [$($m1:ident::$c1:ident),* $(,)?];
+        two: [$($m2:ident::$c2:ident),* $(,)?];
+    ) => {
         async {
             $(
                 $run(|store| async move { $crate::cases::$m1::$c1(&store).await }).await;

@@ -210,5 +210,13 @@ fn fail(e: SyncError) -> actix_web::Error {
         SyncError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         SyncError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    InternalError::new(e.to_string(), status).into()
+    // A push's problems, one line per change, after the summary.
+    let mut message = e.to_string();
+    if let SyncError::Invalid { details, .. } | SyncError::BadRequest { details, .. } = &e {
+        for d in details {
+            let field = d.field.as_deref().unwrap_or("-");
+            message += &format!("\nchange {} {field}: {}", d.index, d.message);
+        }
+    }
+    InternalError::new(message, status).into()
 }

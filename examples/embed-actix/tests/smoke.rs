@@ -163,7 +163,8 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
         .post(
             "/sync/push",
             json!({ "changes": [
-                { "entityType": "projects", "op": "upsert", "id": PROJECT, "data": { "name": "Launch" } },
+                { "entityType": "projects", "op": "upsert", "id": PROJECT,
+                  "data": { "name": "Launch" } },
                 { "entityType": "tasks", "op": "upsert", "id": TASK,
                   "data": { "title": "Write the README", "project_id": PROJECT } },
             ] }),
@@ -191,7 +192,8 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
 
     // The custom strategy: Bob marks the task done; Alice, still at version 1, renames it and
     // unticks it. Her title wins, the task stays done.
-    let done = json!({ "changes": [{ "entityType": "tasks", "id": TASK, "baseVersion": 1, "data": { "done": true } }] });
+    let done = json!({ "changes": [{ "entityType": "tasks", "id": TASK, "baseVersion": 1,
+                                    "data": { "done": true } }] });
     assert_eq!(bob.post("/sync/push", done).await.0, 200);
     let stale = json!({ "changes": [{ "entityType": "tasks", "id": TASK, "baseVersion": 1,
                                      "data": { "title": "Write two READMEs", "done": false } }] });
@@ -202,8 +204,15 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
     assert_eq!(merged["data"][0]["done"], true);
 
     // The registered reference: a task of a project that does not exist changes nothing.
-    let orphan = json!({ "changes": [{ "entityType": "tasks", "data": { "title": "x", "project_id": TASK } }] });
-    assert_eq!(alice.post("/sync/push", orphan).await.0, 422);
+    let orphan = json!({ "changes": [{ "entityType": "tasks",
+                                      "data": { "title": "x", "project_id": TASK } }] });
+    let (status, refused) = alice.post("/sync/push", orphan).await;
+    assert_eq!(status, 422);
+    let refused = refused.as_str().unwrap();
+    assert!(
+        refused.contains("change 0 project_id: references no existing projects"),
+        "{refused}"
+    );
     // Another tenant sees nothing of acme's, and an unknown session gets nowhere.
     let (_, other) = carol.post("/sync/pull", json!({})).await;
     assert_eq!(other["data"], json!({ "projects": [], "tasks": [] }));
