@@ -181,8 +181,7 @@ e2e! {
 
 /// The shipped example entities file: it declares `distributors.agreement_data` as `json`.
 fn with_example_entities(s: &mut Settings) {
-    s.sync.entities_file =
-        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/entities.toml"));
+    s.sync.entities_file = Some(EXAMPLE_ENTITIES.into());
 }
 
 /// `depth` nested objects around a number.

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use syncd_e2e::*;
 
-pub const ENTITIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/entities.toml");
+pub const ENTITIES: &str = EXAMPLE_ENTITIES;
 
 /// The settings tweak that loads the example entities file.
 pub fn with_entities(settings: &mut Settings) {

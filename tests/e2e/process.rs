@@ -13,7 +13,7 @@ use syncd_store::Store;
 use syncd_store_sea::{SeaStore, StoreOptions};
 use uuid::Uuid;
 
-const ENTITIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/entities.toml");
+const ENTITIES: &str = EXAMPLE_ENTITIES;
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn random_secret() -> String {

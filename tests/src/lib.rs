@@ -6,6 +6,17 @@
 //! Tests talk to the server only the way apps do (HTTP). The one white-box door is
 //! [`TestApp::statements`], which counts SQL statements to prove that a push costs no per-record
 //! round trip.
+//!
+//! # Where the suite is, and why it is a test of the `syncd` package
+//! The tests are in `tests/e2e/` beside this harness, but their test target `e2e` is declared
+//! by the `syncd` package (`bins/syncd/Cargo.toml`), with this crate as a dev-dependency.
+//! Some tests start the real binary ([`process`]), and Cargo hands an integration test the
+//! binaries of its own package only: built before the test runs, named in
+//! `CARGO_BIN_EXE_syncd`, same profile and target directory. A test of this package would have
+//! to build the binary itself. So `cargo test --workspace` (or `cargo test -p syncd --test e2e`)
+//! builds `syncd` and runs the whole suite against it; `SYNCD_E2E_BINARY` can name another
+//! binary. The files stay here, with the harness they use, as one test binary with a module per
+//! feature.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +32,10 @@ use uuid::Uuid;
 
 pub mod process;
 pub mod ws;
+
+/// The entity types file the repository ships (`examples/entities.toml`).
+pub const EXAMPLE_ENTITIES: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/entities.toml");
 
 /// The environment variable naming a PostgreSQL admin URL
 /// (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).

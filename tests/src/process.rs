@@ -2,10 +2,10 @@
 //! across `kill -9`, graceful shutdown on SIGTERM, the first start without configuration and the
 //! subcommands of SPEC §9.
 //!
-//! The binary lives in another package, so `CARGO_BIN_EXE_syncd` does not exist here. The
-//! helpers run `cargo build -p syncd` once per test process (a no-op when it is up to date, and
-//! never a stale binary when it is not) into the target directory this test binary was built in,
-//! then use `<target>/<profile>/syncd`. `SYNCD_E2E_BINARY=/path/to/syncd` skips the build.
+//! The binary comes from Cargo: the suite is an integration test of the `syncd` package (see the
+//! crate documentation), so `cargo test` builds the binary first and names it in
+//! `CARGO_BIN_EXE_syncd`. `SYNCD_E2E_BINARY=/path/to/syncd` overrides it, e.g. to run the suite
+//! against a release build, or to run the test executable without Cargo.
 //!
 //! Children get a temporary working directory, no inherited `SYNCD_*` variable, a loopback port
 //! picked by binding port 0, and are killed when their handle drops. Every wait is bounded.
@@ -22,108 +22,40 @@ use uuid::Uuid;
 
 use crate::{Backend, Client, TestDatabase};
 
-/// The workspace root.
-pub const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-
-/// Names a prebuilt `syncd` binary to use instead of building one.
+/// Names a `syncd` binary to use instead of the one Cargo built for the suite.
 pub const BINARY_ENV: &str = "SYNCD_E2E_BINARY";
 
-/// How long the one build of the binary may take (it may wait for the build lock).
-const BUILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// What Cargo sets, when it runs an integration test of the `syncd` package, to the binary it
+/// built for it.
+pub const CARGO_BINARY_ENV: &str = "CARGO_BIN_EXE_syncd";
 
 /// How long a server may take to answer `/readyz` after it was started.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 static BINARY: OnceLock<PathBuf> = OnceLock::new();
 
-/// The `syncd` binary, built on first use.
+/// The `syncd` binary: [`BINARY_ENV`] if set, else the one Cargo built ([`CARGO_BINARY_ENV`]).
 pub fn syncd_binary() -> &'static Path {
-    BINARY.get_or_init(locate_or_build)
+    BINARY.get_or_init(locate)
 }
 
-fn locate_or_build() -> PathBuf {
-    if let Some(path) = std::env::var_os(BINARY_ENV).filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "{BINARY_ENV}={} is not a file",
-            path.display()
-        );
-        return path;
-    }
-    // This test binary is `<target>/<profile>/deps/e2e-<hash>`.
-    let exe = std::env::current_exe()
-        .unwrap_or_else(|e| panic!("cannot locate the test binary to find the target dir: {e}"));
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()))
-        .to_path_buf();
-    let binary = profile_dir.join(format!("syncd{}", std::env::consts::EXE_SUFFIX));
-    let profile = profile_dir
-        .file_name()
-        .and_then(OsStr::to_str)
-        .unwrap_or("debug")
-        .to_owned();
-    let target_dir = profile_dir.parent().unwrap_or(&profile_dir).to_path_buf();
-
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(&cargo);
-    cmd.current_dir(WORKSPACE)
-        .args(["build", "--quiet", "-p", "syncd"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    match profile.as_str() {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    eprintln!(
-        "process tests: building the syncd binary once (cargo build -p syncd into {}); \
-         set {BINARY_ENV} to use a prebuilt one",
-        target_dir.display()
-    );
-    let started = Instant::now();
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!(
-            "cannot run `{} build -p syncd` to build the binary the process tests start: {e}",
-            cargo.to_string_lossy()
-        )
-    });
-    let stderr = drain(child.stderr.take());
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > BUILD_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "`cargo build -p syncd` did not finish within {BUILD_TIMEOUT:?}: {}",
-                    text(&stderr)
-                );
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("waiting for `cargo build -p syncd`: {e}"),
-        }
-    };
-    wait_until_drained(&stderr);
-    assert!(
-        status.success(),
-        "`cargo build -p syncd` failed ({status}):\n{}",
-        text(&stderr)
-    );
-    assert!(
-        binary.is_file(),
-        "`cargo build -p syncd` succeeded but {} does not exist",
-        binary.display()
-    );
-    binary
+fn locate() -> PathBuf {
+    let (var, path) = [BINARY_ENV, CARGO_BINARY_ENV]
+        .into_iter()
+        .find_map(|var| {
+            std::env::var_os(var)
+                .filter(|p| !p.is_empty())
+                .map(|p| (var, PathBuf::from(p)))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "neither {BINARY_ENV} nor {CARGO_BINARY_ENV} is set: run the suite with \
+                 `cargo test -p syncd --test e2e` (Cargo builds the binary and names it), or set \
+                 {BINARY_ENV}=/path/to/syncd"
+            )
+        });
+    assert!(path.is_file(), "{var}={} is not a file", path.display());
+    path
 }
 
 /// Text read so far from a pipe, and whether the pipe has closed.
