@@ -38,6 +38,11 @@ pub enum SyncError {
         message: String,
         details: Vec<ChangeError>,
     },
+    /// The client's cursor cannot be continued (another sync epoch, ahead of the head, behind
+    /// the retention horizon, other visibility inputs): it must drop its local copy of the
+    /// records, keep its unsent changes, and pull from the start.
+    #[error("{0}")]
+    ResyncRequired(String),
     /// The idempotency key was used before with another body.
     #[error("this idempotency key was already used with a different request body")]
     IdempotencyKeyReused,

@@ -232,44 +232,108 @@ impl fmt::Display for Seq {
 #[error("the cursor is not one this server handed out")]
 pub struct CursorError;
 
-/// The opaque position a pull hands out. Internally a seq; clients store the string and send it
-/// back without parsing it.
+/// A tenant's sync epoch. `syncd reset-sync` (after a database restore) starts a new one, and
+/// a cursor of another epoch is refused with `resync_required`. Every tenant starts at 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Cursor(Seq);
+pub struct Epoch(pub u32);
+
+/// The opaque position a pull hands out: a seq, the tenant's epoch when it was handed out, and
+/// a fingerprint of the token's visibility inputs (0 when no entity type has visibility rules).
+/// Clients store the string and send it back without parsing it.
+///
+/// Cursors of epoch 0 with fingerprint 0 keep the first encoding (`c1…`), so every cursor
+/// handed out before epochs and fingerprints existed still decodes, and means the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Cursor {
+    seq: Seq,
+    epoch: Epoch,
+    fingerprint: u32,
+}
 
 const CURSOR_PREFIX: &str = "c1";
+const CURSOR2_PREFIX: &str = "c2";
 // Mixed into the encoding so that cursors do not read as plain counters.
 const CURSOR_MASK: u64 = 0x5bd1_e995_9e37_79b9;
+const CURSOR2_MASK: u64 = 0x2545_f491_4f6c_dd1d;
 
 impl Cursor {
+    /// A position of epoch 0 without a fingerprint.
     pub fn new(seq: Seq) -> Self {
-        Self(seq)
+        Self::at(seq, Epoch::default(), 0)
+    }
+
+    pub fn at(seq: Seq, epoch: Epoch, fingerprint: u32) -> Self {
+        Self {
+            seq,
+            epoch,
+            fingerprint,
+        }
     }
 
     pub fn seq(self) -> Seq {
-        self.0
+        self.seq
     }
 
-    /// `c1` + 16 hex digits + 2 hex digits of check sum.
+    pub fn epoch(self) -> Epoch {
+        self.epoch
+    }
+
+    pub fn fingerprint(self) -> u32 {
+        self.fingerprint
+    }
+
+    /// `c1` + 16 hex digits + 2 hex digits of check sum; with an epoch or a fingerprint, `c2`
+    /// + 16 + 16 hex digits + 2 of check sum.
     pub fn encode(self) -> String {
-        let masked = (self.0.0 as u64) ^ CURSOR_MASK;
-        format!("{CURSOR_PREFIX}{masked:016x}{:02x}", checksum(masked))
+        let masked = (self.seq.0 as u64) ^ CURSOR_MASK;
+        if self.epoch.0 == 0 && self.fingerprint == 0 {
+            return format!("{CURSOR_PREFIX}{masked:016x}{:02x}", checksum(masked));
+        }
+        let extra = ((u64::from(self.epoch.0) << 32) | u64::from(self.fingerprint)) ^ CURSOR2_MASK;
+        let check = checksum(masked) ^ checksum(extra).rotate_left(4);
+        format!("{CURSOR2_PREFIX}{masked:016x}{extra:016x}{check:02x}")
     }
 
     pub fn decode(value: &str) -> Result<Self, CursorError> {
-        let body = value.strip_prefix(CURSOR_PREFIX).ok_or(CursorError)?;
-        if body.len() != 18 || !body.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(CursorError);
+        if let Some(body) = value.strip_prefix(CURSOR_PREFIX) {
+            let [masked] = hex_words::<1>(body)?;
+            return Ok(Self::new(unmask(masked)?));
         }
-        let (digits, check) = body.split_at(16);
-        let masked = u64::from_str_radix(digits, 16).map_err(|_| CursorError)?;
-        let check = u8::from_str_radix(check, 16).map_err(|_| CursorError)?;
-        if check != checksum(masked) {
-            return Err(CursorError);
-        }
-        let seq = i64::try_from(masked ^ CURSOR_MASK).map_err(|_| CursorError)?;
-        Ok(Self(Seq(seq)))
+        let body = value.strip_prefix(CURSOR2_PREFIX).ok_or(CursorError)?;
+        let [masked, extra] = hex_words::<2>(body)?;
+        let seq = unmask(masked)?;
+        let extra = extra ^ CURSOR2_MASK;
+        let epoch = Epoch((extra >> 32) as u32);
+        let fingerprint = (extra & 0xffff_ffff) as u32;
+        Ok(Self::at(seq, epoch, fingerprint))
     }
+}
+
+/// `N` 16-digit hex words followed by their 2-digit check sum.
+fn hex_words<const N: usize>(body: &str) -> Result<[u64; N], CursorError> {
+    if body.len() != 16 * N + 2 || !body.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CursorError);
+    }
+    let mut words = [0u64; N];
+    for (i, word) in words.iter_mut().enumerate() {
+        *word = u64::from_str_radix(&body[16 * i..16 * (i + 1)], 16).map_err(|_| CursorError)?;
+    }
+    let check = u8::from_str_radix(&body[16 * N..], 16).map_err(|_| CursorError)?;
+    let expected = match words.as_slice() {
+        [one] => checksum(*one),
+        [first, second] => checksum(*first) ^ checksum(*second).rotate_left(4),
+        _ => return Err(CursorError),
+    };
+    if check != expected {
+        return Err(CursorError);
+    }
+    Ok(words)
+}
+
+fn unmask(masked: u64) -> Result<Seq, CursorError> {
+    i64::try_from(masked ^ CURSOR_MASK)
+        .map(Seq)
+        .map_err(|_| CursorError)
 }
 
 fn checksum(value: u64) -> u8 {
@@ -301,6 +365,29 @@ mod tests {
             let cursor = Cursor::new(Seq(seq));
             assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
         }
+    }
+
+    #[test]
+    fn a_cursor_with_an_epoch_or_a_fingerprint_round_trips_and_old_ones_stay_the_same() {
+        for (seq, epoch, fingerprint) in [
+            (0, 1, 0),
+            (5, 0, 7),
+            (1_000_000, 3, u32::MAX),
+            (i64::MAX, u32::MAX, 1),
+        ] {
+            let cursor = Cursor::at(Seq(seq), Epoch(epoch), fingerprint);
+            let text = cursor.encode();
+            assert!(text.starts_with("c2"), "{text}");
+            assert_eq!(Cursor::decode(&text), Ok(cursor));
+        }
+        let old = Cursor::new(Seq(42)).encode();
+        assert!(old.starts_with("c1"));
+        assert_eq!(Cursor::at(Seq(42), Epoch(0), 0).encode(), old);
+        let decoded = Cursor::decode(&old).unwrap_or_default();
+        assert_eq!((decoded.epoch(), decoded.fingerprint()), (Epoch(0), 0));
+        let mut tampered = Cursor::at(Seq(42), Epoch(2), 9).encode();
+        tampered.replace_range(20..21, if &tampered[20..21] == "0" { "1" } else { "0" });
+        assert_eq!(Cursor::decode(&tampered), Err(CursorError));
     }
 
     #[test]

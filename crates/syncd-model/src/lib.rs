@@ -23,8 +23,8 @@ pub use change::{
 pub use entities_file::{ConfigError, EntitiesFile};
 pub use event::{ChangeEvent, NoopNotifier, Notifier, RecordAction, RecordChange, StatusUpdate};
 pub use ids::{
-    ClientId, Cursor, CursorError, EntityTypeName, IdError, RecordId, Seq, SubjectId, TenantId,
-    Version,
+    ClientId, Cursor, CursorError, EntityTypeName, Epoch, IdError, RecordId, Seq, SubjectId,
+    TenantId, Version,
 };
 pub use prepare::Prepared;
 pub use record::{Record, RecordView, SyncStatus, raw};

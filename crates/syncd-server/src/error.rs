@@ -48,6 +48,8 @@ pub enum ErrorCode {
     UnknownEntityType,
     IdempotencyKeyReused,
     RateLimited,
+    /// The client must drop its local records and pull from the start (SPEC §10, §11).
+    ResyncRequired,
     Unavailable,
     Internal,
     /// WebSocket only: the session's token expired.
@@ -70,6 +72,7 @@ impl ErrorCode {
             ErrorCode::UnknownEntityType => "unknown_entity_type",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ResyncRequired => "resync_required",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::TokenExpired => "token_expired",
@@ -90,6 +93,7 @@ impl ErrorCode {
             | ErrorCode::UnknownEntityType
             | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::RateLimited | ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::ResyncRequired => StatusCode::GONE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,6 +138,7 @@ impl ApiError {
                     ..
                 } => ErrorCode::UnknownEntityType,
                 SyncError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+                SyncError::ResyncRequired(_) => ErrorCode::ResyncRequired,
                 SyncError::Unavailable(_) => ErrorCode::Unavailable,
                 SyncError::Internal(_) => ErrorCode::Internal,
             },

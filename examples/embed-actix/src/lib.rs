@@ -207,6 +207,7 @@ fn fail(e: SyncError) -> actix_web::Error {
         SyncError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         SyncError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         SyncError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        SyncError::ResyncRequired(_) => StatusCode::GONE,
         SyncError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         SyncError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
