@@ -96,17 +96,22 @@ impl Inner {
         })
     }
 
-    /// One record, tombstones included.
-    pub(crate) async fn get(&self, tenant: &TenantId, key: &RecordKey) -> Result<Option<Record>> {
+    /// `SELECT <records> FROM records WHERE tenant_id = … AND entity_type = …`, to go on with.
+    fn select_of_type(&self, tenant: &TenantId, entity_type: &EntityTypeName) -> Sql {
         let mut q = self.sql();
         q.push("SELECT ")
             .columns(columns::SELECT)
             .push(" FROM records WHERE tenant_id = ")
             .bind(tenant.as_str())
             .push(" AND entity_type = ")
-            .bind(key.entity_type.as_str())
-            .push(" AND id = ")
-            .bind(key.id.as_uuid());
+            .bind(entity_type.as_str());
+        q
+    }
+
+    /// One record, tombstones included.
+    pub(crate) async fn get(&self, tenant: &TenantId, key: &RecordKey) -> Result<Option<Record>> {
+        let mut q = self.select_of_type(tenant, &key.entity_type);
+        q.push(" AND id = ").bind(key.id.as_uuid());
         match self.query_one(&self.db, q).await? {
             Some(row) => columns::read(&row).map(Some),
             None => Ok(None),
@@ -115,15 +120,8 @@ impl Inner {
 
     /// A REST list page.
     pub(crate) async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage> {
-        let mut q = self.sql();
-        q.push("SELECT ")
-            .columns(columns::SELECT)
-            .push(" FROM records WHERE tenant_id = ")
-            .bind(tenant.as_str())
-            .push(" AND entity_type = ")
-            .bind(query.entity_type.as_str())
-            .push(" AND seq > ")
-            .bind(query.after.0);
+        let mut q = self.select_of_type(tenant, &query.entity_type);
+        q.push(" AND seq > ").bind(query.after.0);
         if !query.include_deleted {
             q.push(" AND NOT deleted");
         }
@@ -156,14 +154,8 @@ impl Inner {
         conditions: &[PendingCondition],
         limit: usize,
     ) -> Result<Vec<Record>> {
-        let mut q = self.sql();
-        q.push("SELECT ")
-            .columns(columns::SELECT)
-            .push(" FROM records WHERE tenant_id = ")
-            .bind(tenant.as_str())
-            .push(" AND entity_type = ")
-            .bind(entity_type.as_str())
-            .push(" AND NOT deleted");
+        let mut q = self.select_of_type(tenant, entity_type);
+        q.push(" AND NOT deleted");
         for condition in conditions {
             q.push(" AND ");
             match condition {

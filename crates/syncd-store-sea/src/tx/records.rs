@@ -3,6 +3,7 @@
 //! while the tenant's clock row is locked.
 
 use sea_orm::DatabaseTransaction;
+use syncd_model::Record;
 use syncd_store::{RecordWrite, Result, WriteBatch};
 
 use super::SeaWriteTx;
@@ -60,15 +61,9 @@ impl SeaWriteTx {
                     .bind_json(rows.data[i].clone())
                     .push(", ")
                     .bind(r.deleted)
-                    .push(", ")
-                    .bind(r.sync_status.as_str())
-                    .push(", ")
-                    .bind(r.created_at.as_millis())
-                    .push(", ")
-                    .bind(r.updated_at.as_millis())
-                    .push(", ")
-                    .bind(r.edited_at.as_millis())
-                    .push(")");
+                    .push(", ");
+                push_status_and_times(&mut q, r);
+                q.push(")");
             }
             q.push(" ON CONFLICT (tenant_id, entity_type, id) DO UPDATE SET ")
                 .push(columns::UPSERT_SET);
@@ -134,17 +129,9 @@ impl SeaWriteTx {
                 let r = &w.record;
                 q.push(if n == 0 { "(" } else { ", (" });
                 push_version_values(&mut q, w, rows, offset + n);
-                q.push(", ")
-                    .bind(r.sync_status.as_str())
-                    .push(", ")
-                    .bind(r.created_at.as_millis())
-                    .push(", ")
-                    .bind(r.updated_at.as_millis())
-                    .push(", ")
-                    .bind(r.edited_at.as_millis())
-                    .push(", ")
-                    .bind(rows.is_latest[offset + n])
-                    .push(")");
+                q.push(", ");
+                push_status_and_times(&mut q, r);
+                q.push(", ").bind(rows.is_latest[offset + n]).push(")");
             }
             q.push("), upserted AS (INSERT INTO records (tenant_id, ")
                 .push(columns::LIST)
@@ -176,6 +163,17 @@ impl SeaWriteTx {
         }
         Ok(())
     }
+}
+
+/// The last four record columns of [`columns::LIST`]: sync status and the three times.
+fn push_status_and_times(q: &mut Sql, r: &Record) {
+    q.bind(r.sync_status.as_str())
+        .push(", ")
+        .bind(r.created_at.as_millis())
+        .push(", ")
+        .bind(r.updated_at.as_millis())
+        .push(", ")
+        .bind(r.edited_at.as_millis());
 }
 
 /// The values of a version row both dialects share, in this order: entity type, id, version,
