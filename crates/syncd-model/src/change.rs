@@ -152,6 +152,10 @@ pub fn parse_push_body(body: Value) -> Result<PushBody, PushBodyError> {
 fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>, PushBodyError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if crate::text::has_nul(s) => Err(PushBodyError(format!(
+            "`{key}` {}",
+            crate::text::NUL_MESSAGE
+        ))),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(PushBodyError(format!("`{key}` must be a string"))),
     }
@@ -337,6 +341,19 @@ fn parse_list_form(items: Vec<Value>, out: &mut PushBody) {
                 continue;
             }
         };
+        if item
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(crate::text::has_nul)
+        {
+            out.errors.push(ChangeError::invalid(
+                index,
+                &entity_type,
+                Some("id"),
+                crate::text::NUL_MESSAGE,
+            ));
+            continue;
+        }
         let id = item
             .get("id")
             .or_else(|| data.get("id"))

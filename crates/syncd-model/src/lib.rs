@@ -11,6 +11,7 @@ pub mod event;
 pub mod ids;
 pub mod record;
 pub mod schema;
+pub mod text;
 pub mod timestamp;
 pub mod validate;
 
