@@ -75,7 +75,7 @@ impl Default for ServerSettings {
             workers: 0,
             header_timeout_ms: 5_000,
             body_timeout_ms: 10_000,
-            max_connections: 20_000,
+            max_connections: 10_000,
         }
     }
 }
