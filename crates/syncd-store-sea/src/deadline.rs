@@ -169,3 +169,72 @@ impl WriteTx for BoundedTx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::future::pending;
+
+    use super::*;
+
+    /// A transaction whose database never answers.
+    struct Frozen;
+
+    #[async_trait]
+    impl WriteTx for Frozen {
+        fn head(&self) -> Seq {
+            Seq(7)
+        }
+        fn next_seq(&mut self) -> Seq {
+            Seq(8)
+        }
+        async fn idempotency(&mut self, _: &ClientId, _: &str) -> Result<Option<IdempotencyEntry>> {
+            pending().await
+        }
+        async fn load(&mut self, _: &[RecordKey], _: &[(RecordKey, Version)]) -> Result<Loaded> {
+            pending().await
+        }
+        async fn write(&mut self, _: &WriteBatch) -> Result<()> {
+            pending().await
+        }
+        async fn commit(self: Box<Self>) -> Result<()> {
+            pending().await
+        }
+        async fn rollback(self: Box<Self>) -> Result<()> {
+            pending().await
+        }
+    }
+
+    fn timed_out(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(StoreError::Unavailable(cause)) => cause.to_string(),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_step_that_does_not_answer_is_unavailable_and_ends_the_transaction() {
+        let limit = Duration::from_millis(20);
+        let mut tx = BoundedTx::new(Box::new(Frozen), limit);
+        assert_eq!(tx.head(), Seq(7));
+        let message = timed_out(tx.load(&[], &[]).await);
+        assert!(message.contains("a load"), "{message}");
+        // The transaction is gone: later steps fail at once, the commit too.
+        let started = std::time::Instant::now();
+        assert!(
+            tx.idempotency(&ClientId::parse("c").unwrap(), "k")
+                .await
+                .is_err()
+        );
+        assert!(Box::new(tx).commit().await.is_err());
+        assert!(started.elapsed() < limit, "later steps waited");
+    }
+
+    #[tokio::test]
+    async fn a_commit_that_does_not_answer_says_the_write_may_be_applied() {
+        let tx = BoundedTx::new(Box::new(Frozen), Duration::from_millis(20));
+        let message = timed_out(Box::new(tx).commit().await);
+        assert!(message.contains("may or may not be applied"), "{message}");
+    }
+}
