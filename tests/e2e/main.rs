@@ -18,6 +18,8 @@ mod config_types;
 mod conflicts;
 mod console;
 mod crud;
+mod fault_process;
+mod faults;
 mod idempotency;
 mod isolation;
 mod ops;

@@ -30,6 +30,7 @@ use syncd_server::state::Engine;
 pub use syncd_server::{Settings, config};
 use uuid::Uuid;
 
+pub mod pg_cluster;
 pub mod process;
 pub mod ws;
 
@@ -144,6 +145,33 @@ impl TestDatabase {
                 (TestDatabase::Postgres { admin_url, name }, url)
             }
         }
+    }
+}
+
+impl TestDatabase {
+    /// PostgreSQL only: makes this one database unreachable (no new connections, existing ones
+    /// terminated) or reachable again. The PostgreSQL server and every other database stay up.
+    pub(crate) async fn set_reachable(&self, reachable: bool) {
+        let TestDatabase::Postgres { admin_url, name } = self else {
+            panic!("set_reachable needs a PostgreSQL database");
+        };
+        let mut conn = pg_connect(admin_url).await;
+        let sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot alter database {name}: {e}"));
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(name.as_str())
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot terminate the connections to {name}: {e}"));
+        }
+        let _ = sqlx::Connection::close(conn).await;
     }
 }
 
@@ -528,6 +556,45 @@ impl Client {
             headers,
             text,
         }
+    }
+
+    /// Any request, without panicking when no answer comes (the server was killed, the
+    /// connection refused): for fault tests. `timeout` bounds the whole exchange.
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<RawResponse, String> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(timeout);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())) {
+            request = request.header(name, value);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        Ok(RawResponse {
+            status,
+            headers,
+            text,
+        })
     }
 
     /// A JSON request; returns `(status, body)`.

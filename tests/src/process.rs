@@ -181,26 +181,7 @@ impl Database {
     /// PostgreSQL only: makes this one database unreachable (no new connections, existing ones
     /// terminated) or reachable again. The PostgreSQL server and every other database stay up.
     pub async fn set_reachable(&self, reachable: bool) {
-        let TestDatabase::Postgres { admin_url, name } = &self.inner else {
-            panic!("set_reachable needs a PostgreSQL database");
-        };
-        let mut conn = crate::pg_connect(admin_url).await;
-        let sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("cannot alter database {name}: {e}"));
-        if !reachable {
-            sqlx::query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
-            )
-            .bind(name.as_str())
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("cannot terminate the connections to {name}: {e}"));
-        }
-        let _ = sqlx::Connection::close(conn).await;
+        self.inner.set_reachable(reachable).await;
     }
 }
 

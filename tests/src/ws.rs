@@ -97,6 +97,12 @@ impl WsApp {
         }
     }
 
+    /// PostgreSQL only: makes the database unreachable (its connections terminated, new ones
+    /// refused) or reachable again; the PostgreSQL server and other databases stay up.
+    pub async fn set_database_reachable(&self, reachable: bool) {
+        self._db.set_reachable(reachable).await;
+    }
+
     /// The server's shared state: `state().hub.stats()` are the hub's counters.
     pub fn state(&self) -> &AppState {
         &self.state

@@ -119,13 +119,26 @@ impl<S: Store> SyncEngine<S> {
                     "`{field}` is not a field of `{entity_type}`; filters work on declared fields"
                 )));
             };
-            filters.push((field.clone(), filter_value(field, schema.ty, raw)?));
+            let value = filter_value(field, schema.ty, raw)?;
+            if syncd_model::text::find_nul(&value).is_some() {
+                return Err(SyncError::bad_request(format!(
+                    "filter `{field}`: the value {}",
+                    syncd_model::text::NUL_MESSAGE
+                )));
+            }
+            filters.push((field.clone(), value));
         }
         let search = match params.search.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(_) if ty.search.is_empty() => {
                 return Err(SyncError::bad_request(format!(
                     "`{entity_type}` declares no search fields"
+                )));
+            }
+            Some(text) if syncd_model::text::has_nul(text) => {
+                return Err(SyncError::bad_request(format!(
+                    "`search` {}",
+                    syncd_model::text::NUL_MESSAGE
                 )));
             }
             Some(text) => Some((ty.search.clone(), text.to_owned())),

@@ -21,6 +21,8 @@ use crate::{Backplane, Hub};
 const CHANNEL: &str = "syncd_events";
 /// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7900;
+/// How long one attempt to re-establish the LISTEN connection, or one NOTIFY, may take.
+const RECONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
@@ -71,8 +73,8 @@ impl PgListening {
     pub fn start(self, hub: Weak<Hub>) -> Arc<PgBackplane> {
         let instance = Uuid::new_v4();
         let (outgoing, rx) = mpsc::channel::<String>(4096);
-        let sender = tokio::spawn(send(self.pool, rx));
-        let receiver = tokio::spawn(receive(self.listener, hub, instance));
+        let sender = tokio::spawn(send(self.pool.clone(), rx));
+        let receiver = tokio::spawn(receive(self.listener, self.pool.clone(), hub, instance));
         Arc::new(PgBackplane {
             instance,
             outgoing,
@@ -86,8 +88,12 @@ async fn send(pool: PgPool, mut rx: mpsc::Receiver<String>) {
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(&payload)
-            .execute(&pool)
-            .await;
+            .execute(&pool);
+        // A database that does not answer must not hold every later event behind this one.
+        let sent = match tokio::time::timeout(RECONNECT_TIMEOUT, sent).await {
+            Ok(sent) => sent.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        };
         if let Err(e) = sent {
             metrics::counter!("syncd_backplane_send_errors_total").increment(1);
             tracing::warn!(error = %e, "backplane: NOTIFY failed; other instances miss one event");
@@ -95,29 +101,59 @@ async fn send(pool: PgPool, mut rx: mpsc::Receiver<String>) {
     }
 }
 
-async fn receive(mut listener: PgListener, hub: Weak<Hub>, instance: Uuid) {
+async fn receive(mut listener: PgListener, pool: PgPool, hub: Weak<Hub>, instance: Uuid) {
     loop {
         let received = listener.try_recv().await;
-        let Some(hub) = hub.upgrade() else {
+        let Some(strong) = hub.upgrade() else {
             return;
         };
         match received {
             Ok(Some(notification)) => match decode(notification.payload()) {
-                Some((from, event)) if from != instance => hub.deliver(&event),
+                Some((from, event)) if from != instance => strong.deliver(&event),
                 Some(_) => {}
                 None => tracing::warn!("backplane: ignoring a malformed payload"),
             },
             Ok(None) => {
-                // The connection dropped and will be re-established: anything sent meanwhile
-                // is lost, so every client is told to catch up.
-                tracing::warn!("backplane: LISTEN connection lost; clients will resync");
-                hub.resync_all();
+                // The connection dropped and sqlx re-established it at once: anything sent
+                // meanwhile is lost, so every client is told to catch up.
+                tracing::warn!(
+                    "backplane: LISTEN connection lost and re-established; clients will resync"
+                );
+                strong.resync_all();
             }
             Err(e) => {
-                tracing::warn!(error = %e, "backplane: LISTEN failed; retrying");
-                drop(hub);
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // The connection is gone and could not be re-established (the database is down
+                // or refuses connections). A fresh listener is made once the database answers
+                // again; notifications sent in between are lost, so that is when every client
+                // is told to catch up.
+                tracing::warn!(error = %e, "backplane: LISTEN connection lost; reconnecting");
+                drop(strong);
+                listener = reconnect(&pool).await;
+                let Some(strong) = hub.upgrade() else {
+                    return;
+                };
+                tracing::info!("backplane: LISTEN connection re-established; clients will resync");
+                strong.resync_all();
             }
+        }
+    }
+}
+
+/// A new `LISTEN` connection, retried every second until the database takes it. (The task is
+/// aborted when the backplane is dropped.)
+async fn reconnect(pool: &PgPool) -> PgListener {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let attempt = tokio::time::timeout(RECONNECT_TIMEOUT, async {
+            let mut listener = PgListener::connect_with(pool).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        })
+        .await;
+        match attempt {
+            Ok(Ok(listener)) => return listener,
+            Ok(Err(e)) => tracing::debug!(error = %e, "backplane: LISTEN reconnect failed"),
+            Err(_) => tracing::debug!("backplane: LISTEN reconnect timed out"),
         }
     }
 }

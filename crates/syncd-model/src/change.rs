@@ -151,6 +151,10 @@ pub fn parse_push_body(body: Value) -> Result<PushBody, PushBodyError> {
 fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>, PushBodyError> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if crate::text::has_nul(s) => Err(PushBodyError(format!(
+            "`{key}` {}",
+            crate::text::NUL_MESSAGE
+        ))),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(PushBodyError(format!("`{key}` must be a string"))),
     }
@@ -326,14 +330,21 @@ fn list_change(index: usize, item: Value) -> Result<RawChange, ChangeError> {
             )));
         }
     };
+    let invalid = |field: &str, message: String| {
+        ChangeError::invalid(index, &entity_type, Some(field), message)
+    };
+    if item
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(crate::text::has_nul)
+    {
+        return Err(invalid("id", crate::text::NUL_MESSAGE.into()));
+    }
     let id = item
         .get("id")
         .or_else(|| data.get("id"))
         .and_then(Value::as_str)
         .and_then(|s| RecordId::parse(s).ok());
-    let invalid = |field: &str, message: String| {
-        ChangeError::invalid(index, &entity_type, Some(field), message)
-    };
     let base_version =
         parse_version(item.get("baseVersion")).map_err(|m| invalid("baseVersion", m))?;
     let client_edit_time = match item.get("clientUpdatedAt") {

@@ -11,6 +11,8 @@ use uuid::Uuid;
 pub enum IdError {
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    #[error("{0} must not be blank (only whitespace or control characters)")]
+    Blank(&'static str),
     #[error("{what} is longer than {max} bytes")]
     TooLong { what: &'static str, max: usize },
     #[error("{0} must not contain control characters")]
@@ -33,11 +35,15 @@ macro_rules! string_id {
         pub struct $name(String);
 
         impl $name {
-            /// Accepts a non-empty string of at most 256 bytes without control characters.
+            /// Accepts a string of at most 256 bytes without control characters that is not
+            /// blank (made of whitespace only).
             pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
                 let value = value.into();
                 if value.is_empty() {
                     return Err(IdError::Empty($what));
+                }
+                if crate::text::is_blank(&value) {
+                    return Err(IdError::Blank($what));
                 }
                 if value.len() > MAX_ID_BYTES {
                     return Err(IdError::TooLong { what: $what, max: MAX_ID_BYTES });
@@ -431,6 +437,21 @@ mod tests {
         assert_eq!(TenantId::parse(""), Err(IdError::Empty("tenant id")));
         assert!(TenantId::parse("a".repeat(257)).is_err());
         assert!(TenantId::parse("a\nb").is_err());
+        assert!(TenantId::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn blank_tenants_subjects_and_clients_are_refused() {
+        for blank in [" ", "   ", "\t", "\u{a0}", "\u{2003}"] {
+            assert_eq!(
+                TenantId::parse(blank),
+                Err(IdError::Blank("tenant id")),
+                "{blank:?}"
+            );
+            assert!(SubjectId::parse(blank).is_err(), "{blank:?}");
+            assert!(ClientId::parse(blank).is_err(), "{blank:?}");
+        }
+        assert!(TenantId::parse("acme corp").is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod prepare;
 pub mod record;
 pub mod registry;
 pub mod schema;
+pub mod text;
 pub mod timestamp;
 pub mod validate;
 

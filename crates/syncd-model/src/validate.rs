@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::RecordId;
 use crate::schema::{EntityType, FieldSchema, FieldType, StringFormat};
+use crate::text::{self, NUL_MESSAGE};
 use crate::timestamp::Timestamp;
 
 /// Size limits on incoming values (SPEC §7).
@@ -79,6 +80,12 @@ impl EntityType {
         let mut errors = Vec::new();
         let mut data = Map::with_capacity(raw.len());
         for (key, value) in raw {
+            // Before anything is dropped: a NUL in a server-managed field (an `id`, say) is as
+            // much a client mistake as one in data, and must not pass silently on SQLite alone.
+            if let Some(problem) = nul_problem(&key, &value) {
+                errors.push(problem);
+                continue;
+            }
             let (key, value) = match self.aliases.iter().find(|a| a.from == key) {
                 Some(alias) => {
                     let value = match value {
@@ -134,6 +141,20 @@ impl EntityType {
             }
         }
     }
+}
+
+/// A field whose name or value holds U+0000 (see [`crate::text`]).
+fn nul_problem(key: &str, value: &Value) -> Option<FieldError> {
+    if text::has_nul(key) {
+        return Some(FieldError::new(
+            key,
+            format!("the field name {NUL_MESSAGE}"),
+        ));
+    }
+    text::find_nul(value).map(|path| match path.as_str() {
+        "" => FieldError::new(key, NUL_MESSAGE),
+        nested => FieldError::new(key, format!("{NUL_MESSAGE} (at `{key}{nested}`)")),
+    })
 }
 
 /// Canonical forms: flags as 0/1, UUIDs lowercase and hyphenated.

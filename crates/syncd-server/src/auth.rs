@@ -43,6 +43,10 @@ pub enum AuthError {
     BadClaim(&'static str),
     #[error("malformed token")]
     Malformed,
+    /// RFC 7515 §4.1.11: a `crit` header names extensions the recipient must understand, and
+    /// syncd understands none.
+    #[error("the token's `crit` header names extensions this server does not support")]
+    UnsupportedCritical,
 }
 
 /// A problem with the auth configuration itself.
@@ -186,6 +190,9 @@ impl Authenticator {
                     _ => AuthError::Malformed,
                 }
             })?;
+        if data.header.crit.is_some() {
+            return Err(AuthError::UnsupportedCritical);
+        }
         let claims = data.claims;
         let tenant = claims
             .tenant_id

@@ -1,6 +1,6 @@
 //! What each `syncd` subcommand does; the binary only parses arguments and calls these.
 
-use syncd_model::Registry;
+use syncd_model::{ClientId, Registry, SubjectId, TenantId};
 
 use crate::auth::{self, AuthConfigError, Authenticator};
 use crate::config::{Environment, Settings, SettingsError, redact_url};
@@ -54,6 +54,16 @@ pub struct TokenArgs {
 
 /// `syncd token`: a signed token, alone on stdout.
 pub fn token(mut settings: Settings, args: TokenArgs) -> Result<String, StartupError> {
+    // The rules the server applies to a token's claims, so that a token it would refuse is
+    // never printed.
+    let invalid = |flag: &str, e: syncd_model::IdError| {
+        StartupError::Settings(SettingsError::Invalid(format!("{flag}: {e}")))
+    };
+    TenantId::parse(args.tenant.as_str()).map_err(|e| invalid("--tenant", e))?;
+    SubjectId::parse(args.sub.as_str()).map_err(|e| invalid("--sub", e))?;
+    if let Some(client) = &args.client_id {
+        ClientId::parse(client.as_str()).map_err(|e| invalid("--client-id", e))?;
+    }
     dev::ensure_secret(&mut settings)?;
     let auth = Authenticator::new(&settings.auth, None)?;
     let token = auth.issue(auth::claims(

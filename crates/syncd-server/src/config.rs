@@ -56,6 +56,15 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// How long a client may take to send a request's head (actix's `client_request_timeout`);
+    /// past it → 408.
+    pub header_timeout_ms: u64,
+    /// How long a client may take to send a request's whole body once the head is in; past it →
+    /// 408 `request_timeout` and the connection is closed.
+    pub body_timeout_ms: u64,
+    /// Client connections held at once (HTTP and WebSocket), lowered at start to what the
+    /// open-file limit leaves; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -64,6 +73,9 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             shutdown_timeout_secs: 30,
             workers: 0,
+            header_timeout_ms: 5_000,
+            body_timeout_ms: 10_000,
+            max_connections: 10_000,
         }
     }
 }
@@ -73,6 +85,12 @@ impl Default for ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection (connecting included) before it is
+    /// answered 503.
+    pub acquire_timeout_ms: u64,
+    /// How long a request waits for each database step (a query, BEGIN, a write, COMMIT) once it
+    /// has a connection before it is answered 503; also PostgreSQL's `lock_timeout`.
+    pub statement_timeout_ms: u64,
 }
 
 /// The URL's password is redacted: settings are logged at start.
@@ -81,6 +99,8 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redact_url(&self.url))
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
             .finish()
     }
 }
@@ -104,6 +124,8 @@ impl Default for DatabaseSettings {
         Self {
             url: "sqlite://syncd.db?mode=rwc".into(),
             max_connections: 16,
+            acquire_timeout_ms: 2_000,
+            statement_timeout_ms: 5_000,
         }
     }
 }

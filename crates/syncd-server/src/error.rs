@@ -24,6 +24,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request body did not arrive within the body timeout.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// A body in a `Content-Encoding` the server does not decode.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("the server is shutting down or overloaded")]
@@ -44,6 +50,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     VersionConflict,
     PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
     ValidationFailed,
     UnknownEntityType,
     IdempotencyKeyReused,
@@ -68,6 +76,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::VersionConflict => "version_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::UnknownEntityType => "unknown_entity_type",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
@@ -89,6 +99,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::VersionConflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::ValidationFailed
             | ErrorCode::UnknownEntityType
             | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -147,6 +159,8 @@ impl ApiError {
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ApiError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ApiError::RequestTimeout(_) => ErrorCode::RequestTimeout,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable => ErrorCode::Unavailable,
             ApiError::Internal(_) => ErrorCode::Internal,
@@ -188,7 +202,9 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(status);
         if let ApiError::RateLimited { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            // `Retry-After: 0` reads as "now" and invites a tight retry loop.
+            let secs = (*retry_after_secs).max(1);
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
-use futures_util::StreamExt;
+use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -40,7 +39,9 @@ impl Limiter {
             .check_key(&(tenant.to_owned(), subject.to_owned()))
             .map_err(|not_until| {
                 let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
-                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+                // Rounded up, and at least 1: the wait may have passed by the time it is read,
+                // and `Retry-After: 0` invites a retry loop.
+                (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
             })
     }
 
@@ -122,12 +123,12 @@ impl FromRequest for JsonBody {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = match AppState::of(req) {
-            Ok(state) => state.settings.limits.max_body_bytes,
+        let (limit, timeout) = match AppState::of(req) {
+            Ok(state) => (
+                state.settings.limits.max_body_bytes,
+                Duration::from_millis(state.settings.server.body_timeout_ms),
+            ),
             Err(e) => return Box::pin(ready(Err(e))),
-        };
-        let too_large = move || {
-            ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
         };
         let declared = req
             .headers()
@@ -135,20 +136,17 @@ impl FromRequest for JsonBody {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > limit) {
-            return Box::pin(ready(Err(too_large())));
+            return Box::pin(ready(Err(ApiError::PayloadTooLarge(format!(
+                "the request body is larger than {limit} bytes"
+            )))));
         }
-        let mut payload = payload.take();
+        let body = match crate::limits::decoded(req.headers(), payload.take()) {
+            Ok(body) => body,
+            Err(e) => return Box::pin(ready(Err(e))),
+        };
         Box::pin(async move {
-            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::BadRequest("the request body could not be read".into())
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let capacity = declared.unwrap_or(1024);
+            let body = crate::limits::read_body(body, limit, capacity, timeout).await?;
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(JsonBody(Value::Object(serde_json::Map::new())));
             }
@@ -156,5 +154,24 @@ impl FromRequest for JsonBody {
                 .map(JsonBody)
                 .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limited_caller_is_never_told_to_retry_after_0_seconds() {
+        // A replenish interval of a microsecond: by the time the wait is read it has passed.
+        let limiter = Limiter::new(1_000_000, 1);
+        let mut refusals = 0;
+        for _ in 0..10_000 {
+            if let Err(wait) = limiter.check("t", "s") {
+                refusals += 1;
+                assert!(wait >= 1, "Retry-After: {wait}");
+            }
+        }
+        assert!(refusals > 0, "the limiter refused nothing");
     }
 }

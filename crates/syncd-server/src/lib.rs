@@ -11,6 +11,8 @@ pub mod console;
 pub mod dev;
 pub mod error;
 pub mod extract;
+pub mod fallback;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

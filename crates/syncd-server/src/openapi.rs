@@ -333,7 +333,7 @@ pub fn document(registry: &Registry) -> Value {
     schemas.insert("Error".into(), json!({
         "type": "object", "required": ["success", "error"],
         "properties": { "success": { "const": false }, "error": { "type": "object", "required": ["code", "message"], "properties": {
-            "code": { "type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "version_conflict", "payload_too_large", "validation_failed", "unknown_entity_type", "idempotency_key_reused", "rate_limited", "unavailable", "internal"] },
+            "code": { "type": "string", "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "method_not_allowed", "version_conflict", "payload_too_large", "request_timeout", "unsupported_media_type", "validation_failed", "unknown_entity_type", "idempotency_key_reused", "rate_limited", "unavailable", "internal"] },
             "message": { "type": "string" },
             "details": { "type": "array", "items": { "type": "object", "properties": { "index": { "type": "integer" }, "entityType": { "type": "string" }, "field": { "type": "string" }, "message": { "type": "string" } } } }
         } } }

@@ -97,6 +97,8 @@ pub fn check(settings: &Settings) -> Result<Registry, StartupError> {
 pub async fn open_store(settings: &Settings) -> Result<SeaStore, StartupError> {
     let options = StoreOptions {
         max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
         ..StoreOptions::default()
     };
     let store = SeaStore::connect(&settings.database.url, options).await?;
@@ -115,6 +117,7 @@ pub struct Application {
 /// listener.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     telemetry::init_metrics();
+    let open_files = crate::limits::raise_open_file_limit();
     let registry = load_registry(&settings)?;
     let auth = Authenticator::new(&settings.auth, None)?;
     let store = open_store(&settings).await?;
@@ -170,11 +173,13 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         )),
         settings: Arc::new(settings.clone()),
     });
+    let (_, connections_per_worker) = crate::limits::connection_cap(&settings, open_files);
     let app_state = state.clone();
     let openapi = crate::openapi::document(state.engine.registry());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(from_fn(crate::fallback::json_errors))
             .wrap(from_fn(telemetry::track_requests))
             .wrap(TracingLogger::default())
             .service(docs_page(&openapi))
@@ -182,6 +187,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
             .configure(configure)
     })
     .disable_signals()
+    .client_request_timeout(Duration::from_millis(settings.server.header_timeout_ms))
+    .max_connections(connections_per_worker)
     .shutdown_timeout(settings.server.shutdown_timeout_secs);
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);

@@ -30,14 +30,19 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// How long SQLite retries when another process holds the database lock.
     pub sqlite_busy_timeout: Duration,
+    /// How long a request waits for each database step once it has a connection (a read,
+    /// BEGIN, a write, COMMIT) before the store answers `Unavailable`; also PostgreSQL's
+    /// `lock_timeout`. Background maintenance (purges, migrations) is not bounded.
+    pub statement_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(2),
             sqlite_busy_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -94,6 +99,10 @@ impl SeaStore {
                 statements: AtomicU64::new(0),
                 write_locks: (0..stripes).map(|_| Arc::new(Mutex::new(()))).collect(),
                 write_lock_timeout: options.acquire_timeout + options.sqlite_busy_timeout,
+                bounds: crate::deadline::Bounds {
+                    acquire: options.acquire_timeout,
+                    statement: options.statement_timeout,
+                },
                 records_written: AtomicU64::new(0),
                 tenant_written: std::sync::Mutex::new(HashMap::new()),
                 analyzing: AtomicBool::new(false),
@@ -111,6 +120,11 @@ impl SeaStore {
         let txn = match self.inner.dialect {
             Dialect::Postgres => {
                 let txn = db.begin().await.map_err(error::db)?;
+                // Another instance may hold the migration lock for as long as its migrations
+                // take: no lock timeout here.
+                txn.execute_unprepared("SET LOCAL lock_timeout = 0")
+                    .await
+                    .map_err(error::db)?;
                 // An arbitrary constant shared by every syncd instance ("syncd" in ASCII).
                 txn.execute_unprepared("SELECT pg_advisory_xact_lock(495958516580)")
                     .await
@@ -199,6 +213,12 @@ fn pool_options(url: &str, dialect: Dialect, options: &StoreOptions) -> ConnectO
         // A ping on every checkout costs a round trip; only connections idle long enough to
         // have been dropped by the server or a proxy are checked.
         .test_before_acquire_if_idle_for(Duration::from_secs(30));
+    if dialect == Dialect::Postgres {
+        // A step waiting for another instance's row lock (a tenant's clock row) gives up in the
+        // database when the client stops waiting, so its connection is usable again at once.
+        let lock_timeout = options.statement_timeout.as_millis().max(1).to_string();
+        opts.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.clone())]));
+    }
     if dialect == Dialect::Sqlite {
         let busy = options.sqlite_busy_timeout;
         opts.map_sqlx_sqlite_opts(move |o| {

@@ -85,10 +85,13 @@ fn classify(err: &sqlx::Error) -> Kind {
 }
 
 /// SQLSTATEs meaning "not now" rather than "never": connection exceptions (08xxx), operator
-/// intervention such as a shutdown (57P0x), too many connections, serialization failure,
-/// deadlock.
+/// intervention such as a shutdown (57P0x), a statement cancelled (57014, e.g. by a
+/// `statement_timeout` set in the database), a lock not granted within `lock_timeout` (55P03),
+/// too many connections, serialization failure, deadlock.
 fn postgres_is_retryable(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("57P") || matches!(code, "53300" | "40001" | "40P01")
+    code.starts_with("08")
+        || code.starts_with("57P")
+        || matches!(code, "57014" | "55P03" | "53300" | "40001" | "40P01")
 }
 
 /// SQLite reports (extended) result codes as decimal numbers; the primary code is the low byte:
@@ -105,7 +108,9 @@ mod tests {
 
     #[test]
     fn transient_codes_are_retryable_and_others_are_not() {
-        for code in ["08006", "57P01", "53300", "40001", "40P01"] {
+        for code in [
+            "08006", "57P01", "57014", "55P03", "53300", "40001", "40P01",
+        ] {
             assert!(postgres_is_retryable(code), "{code}");
         }
         for code in ["23505", "42P01", "25P02", ""] {

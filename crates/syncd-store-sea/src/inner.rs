@@ -26,6 +26,8 @@ pub(crate) struct Inner {
     /// behind a tenant's row lock do not each hold a pooled connection.
     pub(crate) write_locks: Vec<Arc<Mutex<()>>>,
     pub(crate) write_lock_timeout: Duration,
+    /// How long a request may wait for the database (see `deadline`).
+    pub(crate) bounds: crate::deadline::Bounds,
     /// The most bytes of values one statement carries (see `sql::PG_TLS_STATEMENT_BYTES`).
     pub(crate) statement_bytes: usize,
     /// Records written through this store since it was opened (see `housekeeping`).

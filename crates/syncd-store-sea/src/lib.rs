@@ -85,6 +85,7 @@
 
 mod columns;
 mod connect;
+mod deadline;
 mod error;
 mod filters;
 mod housekeeping;
@@ -98,3 +99,4 @@ mod store;
 mod tx;
 
 pub use connect::{SeaStore, StoreOptions};
+pub use deadline::TimedOut;

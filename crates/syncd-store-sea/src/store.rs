@@ -1,4 +1,5 @@
-//! [`Store`] for [`SeaStore`]: each method hands over to the module that does the work.
+//! [`Store`] for [`SeaStore`]: each method hands over to the module that does the work, within
+//! the store's time bounds (see `deadline`).
 
 use async_trait::async_trait;
 use syncd_model::{
@@ -11,14 +12,21 @@ use syncd_store::{
 use uuid::Uuid;
 
 use crate::connect::SeaStore;
+use crate::deadline::{BoundedTx, bounded};
 use crate::tx::SeaWriteTx;
 
 #[async_trait]
 impl Store for SeaStore {
     async fn begin_write(&self, tenant: &TenantId) -> Result<Box<dyn WriteTx>> {
-        Ok(Box::new(
-            SeaWriteTx::begin(self.inner.clone(), tenant).await?,
-        ))
+        let bounds = self.inner.bounds;
+        let limit = bounds.begin(self.inner.write_lock_timeout);
+        let tx = bounded(
+            limit,
+            "BEGIN",
+            SeaWriteTx::begin(self.inner.clone(), tenant),
+        )
+        .await?;
+        Ok(Box::new(BoundedTx::new(Box::new(tx), bounds.statement)))
     }
 
     async fn begin_write_and_load(
@@ -27,34 +35,62 @@ impl Store for SeaStore {
         keys: &[RecordKey],
         versions: &[(RecordKey, Version)],
     ) -> Result<(Box<dyn WriteTx>, Loaded)> {
-        let (tx, loaded) =
-            SeaWriteTx::begin_and_load(self.inner.clone(), tenant, keys, versions).await?;
-        Ok((Box::new(tx), loaded))
+        let bounds = self.inner.bounds;
+        let limit = bounds.begin(self.inner.write_lock_timeout) + bounds.statement;
+        let begun = SeaWriteTx::begin_and_load(self.inner.clone(), tenant, keys, versions);
+        let (tx, loaded) = bounded(limit, "BEGIN and load", begun).await?;
+        Ok((
+            Box::new(BoundedTx::new(Box::new(tx), bounds.statement)),
+            loaded,
+        ))
     }
 
     async fn changes(&self, tenant: &TenantId, query: &ChangesQuery) -> Result<ChangePage> {
-        self.inner.changes(tenant, query).await
+        bounded(
+            self.inner.bounds.call(),
+            "a changes read",
+            self.inner.changes(tenant, query),
+        )
+        .await
     }
 
     async fn head(&self, tenant: &TenantId) -> Result<Seq> {
-        self.inner.head_of(&self.inner.db, tenant).await
+        bounded(
+            self.inner.bounds.call(),
+            "a head read",
+            self.inner.head_of(&self.inner.db, tenant),
+        )
+        .await
     }
 
     async fn get(&self, tenant: &TenantId, key: &RecordKey) -> Result<Option<Record>> {
-        self.inner.get(tenant, key).await
+        bounded(
+            self.inner.bounds.call(),
+            "a record read",
+            self.inner.get(tenant, key),
+        )
+        .await
     }
 
     async fn get_many(&self, tenant: &TenantId, keys: &[RecordKey]) -> Result<Vec<Record>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.inner
-            .records_by_keys(&self.inner.db, tenant, keys)
-            .await
+        bounded(
+            self.inner.bounds.call(),
+            "a records read",
+            self.inner.records_by_keys(&self.inner.db, tenant, keys),
+        )
+        .await
     }
 
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage> {
-        self.inner.list(tenant, query).await
+        bounded(
+            self.inner.bounds.call(),
+            "a list read",
+            self.inner.list(tenant, query),
+        )
+        .await
     }
 
     async fn pending(
@@ -64,9 +100,12 @@ impl Store for SeaStore {
         conditions: &[PendingCondition],
         limit: usize,
     ) -> Result<Vec<Record>> {
-        self.inner
-            .pending(tenant, entity_type, conditions, limit)
-            .await
+        bounded(
+            self.inner.bounds.call(),
+            "a pending read",
+            self.inner.pending(tenant, entity_type, conditions, limit),
+        )
+        .await
     }
 
     async fn history(
@@ -75,7 +114,12 @@ impl Store for SeaStore {
         key: &RecordKey,
         since: Timestamp,
     ) -> Result<Vec<VersionEntry>> {
-        self.inner.history(tenant, key, since).await
+        bounded(
+            self.inner.bounds.call(),
+            "a history read",
+            self.inner.history(tenant, key, since),
+        )
+        .await
     }
 
     async fn open_conflicts(
@@ -84,11 +128,21 @@ impl Store for SeaStore {
         entity_type: Option<&EntityTypeName>,
         limit: usize,
     ) -> Result<Vec<ConflictEntry>> {
-        self.inner.open_conflicts(tenant, entity_type, limit).await
+        bounded(
+            self.inner.bounds.call(),
+            "a conflicts read",
+            self.inner.open_conflicts(tenant, entity_type, limit),
+        )
+        .await
     }
 
     async fn conflict(&self, tenant: &TenantId, id: Uuid) -> Result<Option<ConflictEntry>> {
-        self.inner.conflict(tenant, id).await
+        bounded(
+            self.inner.bounds.call(),
+            "a conflict read",
+            self.inner.conflict(tenant, id),
+        )
+        .await
     }
 
     async fn idempotency(
@@ -97,9 +151,13 @@ impl Store for SeaStore {
         client: &ClientId,
         key: &str,
     ) -> Result<Option<IdempotencyEntry>> {
-        self.inner
-            .idempotency_entry(&self.inner.db, tenant, client, key)
-            .await
+        bounded(
+            self.inner.bounds.call(),
+            "an idempotency read",
+            self.inner
+                .idempotency_entry(&self.inner.db, tenant, client, key),
+        )
+        .await
     }
 
     async fn purge(
@@ -107,10 +165,17 @@ impl Store for SeaStore {
         idempotency_before: Timestamp,
         versions_before: Timestamp,
     ) -> Result<PurgeStats> {
+        // Background maintenance, not a request: a large backlog may take longer than any
+        // request bound, and nobody waits for it.
         self.inner.purge(idempotency_before, versions_before).await
     }
 
     async fn ping(&self) -> Result<()> {
-        SeaStore::ping(self).await
+        bounded(
+            self.inner.bounds.call(),
+            "the readiness check",
+            SeaStore::ping(self),
+        )
+        .await
     }
 }

@@ -1,5 +1,7 @@
 //! Operations endpoints: liveness, readiness, metrics.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
@@ -11,9 +13,20 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database answers and is migrated.
+/// How long readiness waits for the database: a probe must get its answer within a second even
+/// when the database does not answer at all (a partition, a frozen host).
+const READY_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// The database answers and is migrated; 503 within [`READY_TIMEOUT`] otherwise.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.engine.ready().await?;
+    match tokio::time::timeout(READY_TIMEOUT, state.engine.ready()).await {
+        Ok(ready) => ready?,
+        Err(_) => {
+            return Err(ApiError::Sync(syncd_core::SyncError::Unavailable(
+                syncd_store::StoreError::unavailable("the readiness check timed out"),
+            )));
+        }
+    }
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
 }
 

@@ -56,6 +56,13 @@ impl ClientMessage {
             Ok(value @ Value::Object(_)) => value,
             _ => return Err("messages must be JSON objects with a `type`".into()),
         };
+        if let Some(path) = syncd_model::text::find_nul(&value) {
+            return Err(format!(
+                "the message {} (at `{}`)",
+                syncd_model::text::NUL_MESSAGE,
+                path.trim_start_matches('.')
+            ));
+        }
         let kind = match value.get("type") {
             Some(Value::String(kind)) if !kind.is_empty() => kind.clone(),
             _ => return Err("a message needs a `type`".into()),
@@ -153,6 +160,11 @@ mod tests {
             ("{}", "needs a `type`"),
             (r#"{"type":"shout"}"#, "unknown message type `shout`"),
             (r#"{"type":"subscribe","includeData":3}"#, "`subscribe`:"),
+            (
+                r#"{"type":"subscribe","entityTypes":["end_\u0000user"]}"#,
+                "NUL character",
+            ),
+            (r#"{"type":"heartbeat","x\u0000":1}"#, "NUL character"),
         ] {
             let err = ClientMessage::parse(text).unwrap_err();
             assert!(err.contains(expected), "{text}: {err}");
