@@ -21,6 +21,7 @@ mod m20261122_000003_create_tenant_clocks;
 mod m20261122_000004_create_idempotency_keys;
 mod m20261122_000005_create_conflicts;
 mod m20261122_000006_create_push_audit;
+mod m20261204_000007_add_sync_epochs;
 
 /// Runs the migrations of syncd in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_idempotency_keys::Migration),
             Box::new(m20261122_000005_create_conflicts::Migration),
             Box::new(m20261122_000006_create_push_audit::Migration),
+            Box::new(m20261204_000007_add_sync_epochs::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ mod fault_process;
 mod faults;
 mod idempotency;
 mod isolation;
+mod lifecycle;
 mod ops;
 mod pending;
 mod process;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use syncd_server::commands::{self, TokenArgs};
+use syncd_server::lifecycle::{self, ResetScope};
 
 // A push builds and frees many small JSON maps; mimalloc handles that pattern far better than
 // the system allocator (measured in docs/benchmarks.md).
@@ -46,6 +47,14 @@ enum Command {
     },
     /// Validate the configuration and entities file, then exit.
     CheckConfig,
+    /// Start a new sync epoch: every app pulls from the start (after restoring a backup).
+    ResetSync {
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        tenant: Option<String>,
+        /// Every tenant, those created later included.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[tokio::main]
@@ -78,8 +87,23 @@ async fn main() -> ExitCode {
         }
         Command::CheckConfig => commands::check_config(&settings)
             .map(|r| println!("configuration OK: {} entity types", r.len())),
+        Command::ResetSync { tenant, .. } => reset_sync(settings, tenant).await,
     };
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
+}
+
+async fn reset_sync(
+    settings: syncd_server::Settings,
+    tenant: Option<String>,
+) -> Result<(), syncd_server::StartupError> {
+    let scope = match tenant {
+        Some(tenant) => ResetScope::Tenant(lifecycle::tenant_arg(&tenant)?),
+        None => ResetScope::All,
+    };
+    for line in lifecycle::reset_sync(settings, scope).await? {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 fn fail(error: &dyn std::error::Error) -> ExitCode {

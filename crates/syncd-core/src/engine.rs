@@ -132,7 +132,8 @@ impl<S: Store> SyncEngine<S> {
 
     /// The tenant's head: what a client has seen once it pulled up to here.
     pub async fn head(&self, p: &Principal) -> Result<Cursor> {
-        Ok(Cursor::new(self.store.head(&p.tenant).await?))
+        let state = self.sync_state(p).await?;
+        Ok(crate::lifecycle::cursor_at(&state, state.head))
     }
 
     /// Readiness: the database answers and is migrated.

@@ -9,6 +9,7 @@ use syncd_store::{ChangesQuery, Since, Store};
 
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
+use crate::lifecycle::cursor_at;
 use crate::principal::Principal;
 
 /// Where a pull starts.
@@ -195,10 +196,14 @@ impl<S: Store> SyncEngine<S> {
             PullFrom::Cursor(c) => (Since::Seq(c.seq()), c.seq()),
             PullFrom::UpdatedAfter(t) => (Since::UpdatedAfter(t), Seq::ZERO),
         };
+        let state = match request.from {
+            PullFrom::Cursor(c) => self.check_cursor(p, c).await?,
+            PullFrom::Start | PullFrom::UpdatedAfter(_) => self.sync_state(p).await?,
+        };
         if types.is_empty() {
             return Ok(PullResponse {
                 data: Vec::new(),
-                cursor: Some(Cursor::new(start)),
+                cursor: Some(cursor_at(&state, start)),
                 has_more: false,
                 sync_timestamp: now,
             });
@@ -224,7 +229,7 @@ impl<S: Store> SyncEngine<S> {
         }
         let response = PullResponse {
             data,
-            cursor: Some(Cursor::new(page.next.max(start))),
+            cursor: Some(cursor_at(&state, page.next.max(start))),
             has_more: page.has_more,
             sync_timestamp: now,
         };

@@ -155,3 +155,25 @@ pub fn resync_required(cursor: Cursor, timestamp: Timestamp) -> Bytes {
         timestamp,
     )
 }
+
+#[derive(Serialize)]
+struct ResetData {
+    cursor: Cursor,
+    reset: bool,
+    message: &'static str,
+}
+
+/// A `resync_required` with `reset: true`: the client's cursor cannot be continued (another sync
+/// epoch, ahead of the head, behind the horizon). It drops its local copy of the records (never
+/// its unsent changes) and pulls from the start; `cursor` is the tenant's head.
+pub fn resync_reset(cursor: Cursor, timestamp: Timestamp) -> Bytes {
+    envelope(
+        "resync_required",
+        ResetData {
+            cursor,
+            reset: true,
+            message: "the server's data was reset or restored: drop the local records (keep unsent changes) and pull from the start",
+        },
+        timestamp,
+    )
+}

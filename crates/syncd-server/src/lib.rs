@@ -12,6 +12,7 @@ pub mod dev;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod lifecycle;
 pub mod limits;
 pub mod openapi;
 pub mod routes;

@@ -19,7 +19,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{Settings, SettingsError};
 use crate::extract::Limiter;
-use crate::routes::{self, admin, crud, ops, sync};
+use crate::routes::{self, admin, crud, lifecycle, ops, sync};
 use crate::state::{AppState, StoreRecords};
 use crate::{telemetry, ws};
 
@@ -228,6 +228,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/push").route(web::post().to(sync::push)))
                 .service(resource("/pull").route(web::post().to(sync::pull)))
                 .service(resource("/pull-pending").route(web::post().to(sync::pull_pending)))
+                .service(resource("/verify").route(web::post().to(lifecycle::verify)))
                 .service(resource("/conflicts").route(web::get().to(sync::conflicts)))
                 .service(
                     resource("/conflicts/{id}/resolve")

@@ -103,6 +103,12 @@ impl WriteTx for BoundedTx {
         self.inner.as_ref().map_or(self.head, |tx| tx.head())
     }
 
+    fn epoch(&self) -> syncd_model::Epoch {
+        self.inner
+            .as_ref()
+            .map_or_else(Default::default, |tx| tx.epoch())
+    }
+
     fn next_seq(&mut self) -> Seq {
         match self.inner.as_mut() {
             Some(tx) => tx.next_seq(),

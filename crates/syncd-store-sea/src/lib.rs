@@ -90,6 +90,7 @@ mod error;
 mod filters;
 mod housekeeping;
 mod inner;
+mod lifecycle;
 mod logs;
 mod reads;
 mod rows;

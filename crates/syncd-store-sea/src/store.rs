@@ -7,7 +7,7 @@ use syncd_model::{
 };
 use syncd_store::{
     ChangePage, ChangesQuery, ConflictEntry, IdempotencyEntry, ListPage, ListQuery, Loaded,
-    PurgeStats, RecordKey, Result, Store, VersionEntry, WriteTx,
+    PurgeStats, RecordKey, Result, Store, SyncState, VersionEntry, WriteTx,
 };
 use uuid::Uuid;
 
@@ -59,6 +59,15 @@ impl Store for SeaStore {
             self.inner.bounds.call(),
             "a head read",
             self.inner.head_of(&self.inner.db, tenant),
+        )
+        .await
+    }
+
+    async fn sync_state(&self, tenant: &TenantId) -> Result<SyncState> {
+        bounded(
+            self.inner.bounds.call(),
+            "a sync state read",
+            self.inner.sync_state(&self.inner.db, tenant),
         )
         .await
     }

@@ -10,12 +10,14 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use syncd_model::{
-    ClientId, EntityTypeName, PendingCondition, Record, RecordId, Seq, SubjectId, TenantId,
+    ClientId, EntityTypeName, Epoch, PendingCondition, Record, RecordId, Seq, SubjectId, TenantId,
     Timestamp, Version,
 };
 use uuid::Uuid;
 
+mod lifecycle;
 mod stats;
+pub use lifecycle::{LifecycleStore, LiveVersions, ResetScope, SyncState};
 pub use stats::{StoreStats, TenantCounts, TypeCounts};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -269,6 +271,11 @@ pub trait WriteTx: Send {
     /// Allocates the next seq of the tenant. It becomes visible to readers only with the commit.
     fn next_seq(&mut self) -> Seq;
 
+    /// The tenant's sync epoch, read under the lock: the epoch of the cursor a write answers.
+    fn epoch(&self) -> Epoch {
+        Epoch::default()
+    }
+
     /// An idempotency entry of this tenant, read under the lock.
     async fn idempotency(
         &mut self,
@@ -376,6 +383,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's last committed seq (0 for a new tenant).
     async fn head(&self, tenant: &TenantId) -> Result<Seq>;
+
+    /// The tenant's head, epoch and retention horizon, read together. A store without epochs
+    /// stays at epoch 0 with no horizon, which every cursor of such a store carries.
+    async fn sync_state(&self, tenant: &TenantId) -> Result<SyncState> {
+        Ok(SyncState {
+            head: self.head(tenant).await?,
+            ..SyncState::default()
+        })
+    }
 
     /// One record, tombstones included.
     async fn get(&self, tenant: &TenantId, key: &RecordKey) -> Result<Option<Record>>;

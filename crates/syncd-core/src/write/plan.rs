@@ -124,7 +124,7 @@ impl<'a, S: Store> Planner<'a, S> {
                 });
             }
         }
-        let cursor = Cursor::new(tx.head());
+        let cursor = Cursor::at(tx.head(), tx.epoch(), 0);
         if self.origin == Origin::Push {
             self.batch.audit = Some(events::audit(
                 self.client,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod crud;
+pub mod lifecycle;
 pub mod ops;
 pub mod sync;
 

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use syncd_core::{PullFrom, PullRequest};
+use syncd_core::{PullFrom, PullRequest, SyncError};
 use syncd_hub::protocol::{self, NotificationKind};
 use syncd_model::{Cursor, EntityTypeName, Timestamp};
 
@@ -18,6 +18,10 @@ const CATCH_UP_COUNT_LIMIT: i64 = 1000;
 
 /// A problem with a message: said to the client, the connection stays open.
 struct Refusal(ErrorCode, String);
+
+fn unavailable() -> Refusal {
+    Refusal(ErrorCode::Unavailable, "the database is unavailable".into())
+}
 
 impl Session {
     pub(super) async fn on_text(&mut self, text: &str) -> Result<(), End> {
@@ -173,6 +177,13 @@ impl Session {
             Ok(cursor) => cursor,
             Err(e) => return Ok(Some(Refusal(ErrorCode::BadRequest, e.to_string()))),
         };
+        let cursor = match cursor {
+            Some(cursor) => match self.check_cursor(cursor).await? {
+                Ok(cursor) => cursor,
+                Err(refusal) => return Ok(Some(refusal)),
+            },
+            None => None,
+        };
         let Some(conn) = self.conn.as_ref() else {
             return Ok(None);
         };
@@ -188,6 +199,30 @@ impl Session {
         match cursor {
             Some(cursor) => self.catch_up(cursor, &subscription.types).await,
             None => Ok(None),
+        }
+    }
+
+    /// A subscribe's cursor that cannot be continued (SPEC §10) gets `resync_required` with
+    /// `reset: true` at once; the subscription then starts from the head, with no catch-up.
+    async fn check_cursor(
+        &mut self,
+        cursor: Cursor,
+    ) -> Result<Result<Option<Cursor>, Refusal>, End> {
+        let Some(p) = self.principal.clone() else {
+            return Ok(Ok(None));
+        };
+        let engine = Arc::clone(&self.state.engine);
+        match engine.check_cursor(&p, cursor).await {
+            Ok(_) => Ok(Ok(Some(cursor))),
+            Err(SyncError::ResyncRequired(_)) => {
+                let Ok(head) = engine.head(&p).await else {
+                    return Ok(Err(unavailable()));
+                };
+                self.send(protocol::resync_reset(head, Timestamp::now()))
+                    .await?;
+                Ok(Ok(None))
+            }
+            Err(_) => Ok(Err(unavailable())),
         }
     }
 

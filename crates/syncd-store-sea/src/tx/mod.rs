@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::DatabaseTransaction;
-use syncd_model::{ClientId, Seq, TenantId, Version};
+use syncd_model::{ClientId, Epoch, Seq, TenantId, Version};
 use syncd_store::{IdempotencyEntry, Loaded, RecordKey, Result, StoreError, WriteBatch, WriteTx};
 use tokio::sync::OwnedMutexGuard;
 
@@ -30,6 +30,8 @@ pub(crate) struct SeaWriteTx {
     base: Seq,
     /// The last seq allocated.
     head: Seq,
+    /// The tenant's sync epoch, read with the lock.
+    epoch: Epoch,
     /// The head as stored in `tenant_clocks` by this transaction.
     stored_head: Seq,
     /// A statement failed: the transaction may only be rolled back.
@@ -44,7 +46,7 @@ impl SeaWriteTx {
         tenant: &TenantId,
         write_lock: Option<OwnedMutexGuard<()>>,
         txn: DatabaseTransaction,
-        head: Seq,
+        (head, epoch): (Seq, Epoch),
     ) -> Self {
         Self {
             txn: Some(txn),
@@ -53,6 +55,7 @@ impl SeaWriteTx {
             tenant: tenant.clone(),
             base: head,
             head,
+            epoch,
             stored_head: head,
             failed: false,
             written: 0,
@@ -88,6 +91,10 @@ impl WriteTx for SeaWriteTx {
     fn next_seq(&mut self) -> Seq {
         self.head = self.head.next();
         self.head
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.epoch
     }
 
     async fn idempotency(
