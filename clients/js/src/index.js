@@ -6,6 +6,7 @@ export { memoryStorage } from './storage/memory.js';
 export { indexedDbStorage } from './storage/indexeddb.js';
 export { SyncError } from './errors.js';
 export { uuidv7 } from './ids.js';
+export { checksum, recordHash } from './checksum.js';
 export { SyncClient } from './wrappers/sync-client.js';
 export { RealtimeSync } from './wrappers/realtime-sync.js';
 

@@ -15,3 +15,4 @@ export type StorageOp = import("./storage/types.js").StorageOp;
 export type StorageSnapshot = import("./storage/types.js").StorageSnapshot;
 export type WebSocketClass = import("./realtime.js").WebSocketClass;
 export { createClient, Client } from "./client.js";
+export { checksum, recordHash } from "./checksum.js";
