@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document of the whole HTTP API, generated at start from the entity
 //! registry, so every registered type gets its own CRUD paths and schemas.
 
+mod lifecycle;
+
 use serde_json::{Map, Value, json};
 use syncd_model::{EntityType, FieldSchema, FieldType, Registry, StringFormat};
 
@@ -400,6 +402,7 @@ pub fn document(registry: &Registry) -> Value {
             "subject": { "type": "string" }, "at": { "type": "string", "format": "date-time" } }
     }));
 
+    lifecycle::add(&mut paths, &mut schemas);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -1,0 +1,62 @@
+//! The OpenAPI part of the data lifecycle (SPEC §10): `verify`, and the 410 `resync_required`
+//! of a pull whose cursor cannot be continued.
+
+use serde_json::{Map, Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// Adds the lifecycle paths and schemas, and the 410 answer of pull.
+pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    let gone = error_response(
+        "resync_required: the cursor is of another sync epoch, ahead of the head or behind the retention horizon; drop the local records (keep unsent changes) and pull from the start",
+    );
+    if let Some(responses) = paths
+        .get_mut("/api/client/sync/pull")
+        .and_then(|p| p.pointer_mut("/post/responses"))
+        .and_then(Value::as_object_mut)
+    {
+        responses.insert("410".into(), gone);
+    }
+    let mut responses = Map::new();
+    for (code, description) in [
+        ("400", "bad_request: the body is not an object, or `entityTypes` is not a list of strings"),
+        ("401", "unauthorized: missing, invalid or expired token"),
+        ("403", "forbidden: a type outside the token's read scope"),
+        ("422", "unknown_entity_type"),
+        ("429", "rate_limited (see Retry-After)"),
+        ("503", "unavailable: the database is down; retry safely"),
+    ] {
+        responses.insert(code.into(), error_response(description));
+    }
+    responses.insert(
+        "200".into(),
+        json!({ "description": "count and checksum per type, at the cursor", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } } }),
+    );
+    paths.insert("/api/client/sync/verify".into(), json!({
+        "post": {
+            "tags": ["sync"], "operationId": "verify",
+            "summary": "Integrity check: count and checksum of the live records per type",
+            "description": "checksum = the sum modulo 2^64, as a decimal string, of one value per live record: the first 8 bytes of SHA-256 of the UTF-8 text `{id}:{version}` (id lowercase and hyphenated, version in decimal), read as an unsigned big-endian integer. A client that has pulled up to `cursor` computes the same over its local copy; a mismatch means drift, repaired by a resync of that type.",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyRequest" } } } },
+            "responses": responses,
+        }
+    }));
+    schemas.insert("VerifyRequest".into(), json!({
+        "type": "object",
+        "properties": { "entityTypes": { "type": "array", "items": { "type": "string" }, "description": "absent = every type the token may read" } }
+    }));
+    schemas.insert("VerifyResponse".into(), json!({
+        "type": "object",
+        "required": ["success", "data", "cursor"],
+        "properties": {
+            "success": { "const": true },
+            "data": { "type": "object", "additionalProperties": {
+                "type": "object", "required": ["count", "checksum"],
+                "properties": { "count": { "type": "integer", "minimum": 0 }, "checksum": { "type": "string", "pattern": "^[0-9]+$" } }
+            } },
+            "cursor": { "type": "string" }
+        }
+    }));
+}
