@@ -18,6 +18,7 @@ mod config_types;
 mod conflicts;
 mod console;
 mod crud;
+mod erasure;
 mod fault_process;
 mod faults;
 mod idempotency;

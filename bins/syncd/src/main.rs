@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use syncd_server::commands::{self, TokenArgs};
-use syncd_server::lifecycle::{self, ResetScope};
+use syncd_server::lifecycle::{self, EraseTarget, ResetScope};
 
 // A push builds and frees many small JSON maps; mimalloc handles that pattern far better than
 // the system allocator (measured in docs/benchmarks.md).
@@ -55,6 +55,15 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Erase a record for good (a thin tombstone stays), or a whole tenant.
+    Erase {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long = "type", requires = "id")]
+        entity_type: Option<String>,
+        #[arg(long, requires = "entity_type")]
+        id: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -88,6 +97,11 @@ async fn main() -> ExitCode {
         Command::CheckConfig => commands::check_config(&settings)
             .map(|r| println!("configuration OK: {} entity types", r.len())),
         Command::ResetSync { tenant, .. } => reset_sync(settings, tenant).await,
+        Command::Erase {
+            tenant,
+            entity_type,
+            id,
+        } => erase(settings, tenant, entity_type.zip(id)).await,
     };
     result.map_or_else(|e| fail(&e), |()| ExitCode::SUCCESS)
 }
@@ -101,6 +115,22 @@ async fn reset_sync(
         None => ResetScope::All,
     };
     for line in lifecycle::reset_sync(settings, scope).await? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+async fn erase(
+    settings: syncd_server::Settings,
+    tenant: String,
+    record: Option<(String, String)>,
+) -> Result<(), syncd_server::StartupError> {
+    let tenant = lifecycle::tenant_arg(&tenant)?;
+    let target = match record {
+        Some((entity_type, id)) => EraseTarget::Record { entity_type, id },
+        None => EraseTarget::Tenant,
+    };
+    for line in lifecycle::erase(settings, tenant, target).await? {
         println!("{line}");
     }
     Ok(())

@@ -23,7 +23,7 @@ pub use crud::{CrudWrite, ListParams, ListResponse};
 pub use engine::{StrategyConfigError, SyncEngine};
 pub use envelope::{Data, Envelope};
 pub use error::{InvalidKind, Result, SyncError};
-pub use lifecycle::{VerifyResponse, record_hash};
+pub use lifecycle::{ERASED, Erased, VerifyResponse, record_hash, thin_data};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
 pub use push::PushOutcome;

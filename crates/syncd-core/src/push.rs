@@ -357,6 +357,9 @@ fn replay(entry: IdempotencyEntry, idem: &Idempotency) -> Result<PushOutcome> {
     if entry.request_hash != idem.request_hash {
         return Err(SyncError::IdempotencyKeyReused);
     }
+    if let Some(refused) = crate::lifecycle::erased_answer(&entry) {
+        return Err(refused);
+    }
     metrics::counter!("syncd_push_replays_total").increment(1);
     Ok(PushOutcome {
         body: entry.response,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use syncd_model::{
-    ChangeEvent, ClientId, Cursor, EntityTypeName, RecordId, Seq, StatusUpdate, SyncStatus,
+    ChangeEvent, ClientId, Cursor, EntityTypeName, Epoch, RecordId, Seq, StatusUpdate, SyncStatus,
     TenantId,
 };
 use tokio::sync::mpsc;
@@ -31,9 +31,16 @@ struct Wire {
     t: String,
     o: String,
     c: i64,
+    /// The tenant's sync epoch of the cursor; absent (0) from instances that predate epochs.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    e: u32,
     n: Vec<(String, u32)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     s: Vec<(String, String, String)>,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// LISTEN/NOTIFY between instances on one PostgreSQL database.
@@ -169,6 +176,7 @@ impl PgBackplane {
             t: event.tenant.to_string(),
             o: event.origin_client.to_string(),
             c: event.cursor.seq().0,
+            e: event.cursor.epoch().0,
             n: event
                 .counts
                 .iter()
@@ -219,7 +227,7 @@ fn decode(payload: &str) -> Option<(Uuid, ChangeEvent)> {
         ChangeEvent {
             tenant: TenantId::parse(wire.t).ok()?,
             origin_client: ClientId::parse(wire.o).ok()?,
-            cursor: Cursor::new(Seq(wire.c)),
+            cursor: Cursor::at(Seq(wire.c), Epoch(wire.e), 0),
             counts,
             records: Vec::new(),
             status_updates,

@@ -2,7 +2,7 @@
 //! servers on the same database: what they change takes effect at the next request of every
 //! instance.
 
-use syncd_model::{Epoch, TenantId};
+use syncd_model::{ClientId, Epoch, SubjectId, TenantId};
 use syncd_store::LifecycleStore;
 pub use syncd_store::ResetScope;
 
@@ -41,4 +41,76 @@ fn reset_report(scope: &ResetScope, reset: &[(TenantId, Epoch)]) -> Vec<String> 
         ));
     }
     lines
+}
+
+/// What `syncd erase` removes: a whole tenant, or one record of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EraseTarget {
+    Tenant,
+    Record { entity_type: String, id: String },
+}
+
+/// `syncd erase --tenant T [--type X --id ID]` (SPEC §10). A record becomes a thin tombstone
+/// with `erased: true` that every app pulls; its history, conflicts and idempotency entries go.
+/// A tenant loses every row and starts a new epoch. Returns the lines to print.
+pub async fn erase(
+    settings: Settings,
+    tenant: TenantId,
+    target: EraseTarget,
+) -> Result<Vec<String>, StartupError> {
+    let store = startup::open_store(&settings).await?;
+    let registry = startup::load_registry(&settings)?;
+    // Apps connected to running servers learn of the erasure at their next pull.
+    let engine = syncd_core::SyncEngine::new(
+        store,
+        registry,
+        &syncd_conflict::StrategyRegistry::with_builtins(),
+        std::sync::Arc::new(syncd_model::NoopNotifier),
+        settings.engine_config(),
+    )?;
+    let failed = |e: syncd_core::SyncError| {
+        StartupError::Settings(SettingsError::Invalid(format!("erase: {e}")))
+    };
+    match target {
+        EraseTarget::Tenant => {
+            let epoch = engine.erase_tenant(&tenant).await.map_err(failed)?;
+            Ok(vec![format!(
+                "tenant {tenant} erased; its apps start afresh in sync epoch {}",
+                epoch.0
+            )])
+        }
+        EraseTarget::Record { entity_type, id } => {
+            let id = syncd_model::RecordId::parse(&id).map_err(|e| {
+                StartupError::Settings(SettingsError::Invalid(format!("--id: {e}")))
+            })?;
+            let admin = syncd_core::Principal {
+                roles: vec!["admin".into()],
+                ..syncd_core::Principal::new(
+                    tenant.clone(),
+                    SubjectId::parse(OPERATOR).map_err(operator_error)?,
+                    ClientId::parse(OPERATOR).map_err(operator_error)?,
+                )
+            };
+            let erased = engine
+                .erase_record(&admin, &entity_type, id)
+                .await
+                .map_err(failed)?;
+            Ok(vec![format!(
+                "{entity_type} {id} of tenant {tenant} erased{}; {} rows of history, conflicts and idempotency entries removed",
+                if erased.now {
+                    ""
+                } else {
+                    " (it was erased before)"
+                },
+                erased.traces
+            )])
+        }
+    }
+}
+
+/// The subject and client the erasing write is recorded under.
+const OPERATOR: &str = "syncd-erase";
+
+fn operator_error(e: syncd_model::IdError) -> StartupError {
+    StartupError::Settings(SettingsError::Invalid(format!("operator name: {e}")))
 }

@@ -238,6 +238,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/admin/stats").route(web::get().to(admin::stats)))
         .service(
+            resource("/api/admin/records/{type}/{id}").route(web::delete().to(lifecycle::erase)),
+        )
+        .service(
             resource("/api/{type}")
                 .route(web::get().to(crud::list))
                 .route(web::post().to(crud::create))

@@ -2,9 +2,13 @@
 //! erasure, checksums over live records, and the bounded batches of scheduled maintenance.
 
 use async_trait::async_trait;
-use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp};
+use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp, Version};
 
 use crate::{Result, Store};
+
+/// The start of the stored answer of an idempotency key whose answer held an erased record:
+/// `syncd-erased:{type}:{id}` (never JSON, so never a real answer). A replay is refused.
+pub const ERASED_ANSWER: &str = "syncd-erased:";
 
 /// Where a tenant's sync stands: what a cursor is checked against.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,7 +33,7 @@ pub enum ResetScope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveVersions {
     pub entity_type: EntityTypeName,
-    pub records: Vec<(RecordId, syncd_model::Version)>,
+    pub records: Vec<(RecordId, Version)>,
 }
 
 /// The store operations behind the data lifecycle.
@@ -51,4 +55,20 @@ pub trait LifecycleStore: Store {
         tenant: &TenantId,
         types: &[EntityTypeName],
     ) -> Result<(Seq, Vec<LiveVersions>)>;
+
+    /// Removes what a record left beside its current row, after the write that erased it
+    /// committed: every version but `keep` and its conflicts; the stored answers of the tenant's
+    /// idempotency entries that name its id become [`ERASED_ANSWER`]. Returns the rows changed.
+    async fn erase_traces(
+        &self,
+        tenant: &TenantId,
+        entity_type: &EntityTypeName,
+        id: RecordId,
+        keep: Version,
+    ) -> Result<u64>;
+
+    /// Removes every row of a tenant (records and thin tombstones, versions, conflicts,
+    /// idempotency entries, audit rows) and starts it a new epoch, in one transaction that holds
+    /// the tenant's write lock. Returns the new epoch.
+    async fn erase_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<Epoch>;
 }

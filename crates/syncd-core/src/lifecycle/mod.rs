@@ -1,8 +1,11 @@
 //! The data lifecycle of SPEC §10 in the engine: sync epochs and the cursor check (here), the
 //! integrity check (`verify`).
 
+mod erase;
 mod verify;
 
+pub(crate) use erase::erased_answer;
+pub use erase::{ERASED, Erased, thin_data};
 pub use verify::{VerifyResponse, record_hash};
 
 use syncd_model::{Cursor, Seq};

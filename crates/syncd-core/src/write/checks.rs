@@ -135,3 +135,28 @@ pub(super) fn crud_expectation(
     }
     Ok(())
 }
+
+/// Whether a stored record is the thin tombstone an erasure left (SPEC §10).
+pub(crate) fn is_erased(record: &Record) -> bool {
+    record.deleted && record.data.get(crate::lifecycle::ERASED) == Some(&Value::Bool(true))
+}
+
+/// A write naming an erased record is refused, whatever it does: an erased id is never revived.
+/// Returns whether it was refused.
+pub(crate) fn refuse_erased(
+    index: usize,
+    ty: &EntityType,
+    server: Option<&Record>,
+    errors: &mut Vec<ChangeError>,
+) -> bool {
+    if !server.is_some_and(is_erased) {
+        return false;
+    }
+    errors.push(ChangeError::invalid(
+        index,
+        ty.name.as_str(),
+        None,
+        "the record was erased",
+    ));
+    true
+}

@@ -24,7 +24,7 @@ use syncd_model::{
 use syncd_store::{Loaded, RecordKey, Store, WriteBatch, WriteTx};
 use uuid::Uuid;
 
-pub(crate) use self::checks::check_references;
+pub(crate) use self::checks::{check_references, is_erased};
 use crate::engine::SyncEngine;
 use crate::error::Result;
 use crate::principal::Principal;

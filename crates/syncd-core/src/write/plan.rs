@@ -180,6 +180,9 @@ impl<'a, S: Store> Planner<'a, S> {
         server: Option<&Record>,
         creating: bool,
     ) -> Result<()> {
+        if checks::refuse_erased(change.index, &change.entity_type, server, &mut self.errors) {
+            return Ok(());
+        }
         if let Origin::Crud(mode) = self.origin {
             checks::crud_expectation(mode, &change.entity_type, change, server)?;
         }

@@ -1,5 +1,5 @@
-//! The OpenAPI part of the data lifecycle (SPEC §10): `verify`, and the 410 `resync_required`
-//! of a pull whose cursor cannot be continued.
+//! The OpenAPI part of the data lifecycle (SPEC §10): `verify`, erasure, and the 410
+//! `resync_required` of a pull whose cursor cannot be continued.
 
 use serde_json::{Map, Value, json};
 
@@ -21,7 +21,10 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
     }
     let mut responses = Map::new();
     for (code, description) in [
-        ("400", "bad_request: the body is not an object, or `entityTypes` is not a list of strings"),
+        (
+            "400",
+            "bad_request: the body is not an object, or `entityTypes` is not a list of strings",
+        ),
         ("401", "unauthorized: missing, invalid or expired token"),
         ("403", "forbidden: a type outside the token's read scope"),
         ("422", "unknown_entity_type"),
@@ -41,6 +44,36 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
             "description": "checksum = the sum modulo 2^64, as a decimal string, of one value per live record: the first 8 bytes of SHA-256 of the UTF-8 text `{id}:{version}` (id lowercase and hyphenated, version in decimal), read as an unsigned big-endian integer. A client that has pulled up to `cursor` computes the same over its local copy; a mismatch means drift, repaired by a resync of that type.",
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyRequest" } } } },
             "responses": responses,
+        }
+    }));
+    let mut erase = Map::new();
+    for (code, description) in [
+        ("401", "unauthorized: missing, invalid or expired token"),
+        ("403", "forbidden: the token has no `admin` role"),
+        (
+            "404",
+            "not_found: no record of this type and id in the caller's tenant",
+        ),
+        ("429", "rate_limited (see Retry-After)"),
+        ("503", "unavailable: the database is down; retry safely"),
+    ] {
+        erase.insert(code.into(), error_response(description));
+    }
+    erase.insert("200".into(), json!({ "description": "erased (also for an id erased before)", "content": { "application/json": { "schema": {
+        "type": "object", "required": ["success", "data"],
+        "properties": { "success": { "const": true }, "data": { "type": "object", "required": ["id", "erased"],
+            "properties": { "id": { "type": "string", "format": "uuid" }, "erased": { "const": true } } } }
+    } } } }));
+    paths.insert("/api/admin/records/{type}/{id}".into(), json!({
+        "delete": {
+            "tags": ["admin"], "operationId": "eraseRecord",
+            "summary": "Erase a record for good (right to be forgotten); a thin tombstone with `erased: true` stays",
+            "description": "Removes the record's data, every past version, its conflicts and the data kept in idempotency entries; what remains is a thin tombstone with `erased: true` (new version, new seq, notifications), so every app deletes its copy. A later push or REST write naming the id is refused with 422 `the record was erased`. Role `admin`, the caller's tenant only.",
+            "parameters": [
+                { "name": "type", "in": "path", "required": true, "schema": { "type": "string" } },
+                { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }
+            ],
+            "responses": erase,
         }
     }));
     schemas.insert("VerifyRequest".into(), json!({

@@ -30,7 +30,7 @@ pub(crate) fn epoch_of(value: i64) -> Result<Epoch> {
 }
 
 /// The epoch after `old`, started at `now`.
-fn next_epoch(old: Epoch, now: Timestamp) -> Result<i64> {
+pub(super) fn next_epoch(old: Epoch, now: Timestamp) -> Result<i64> {
     let secs = now.as_millis().div_euclid(1000);
     let next = i64::from(old.0).saturating_add(1).max(secs);
     if next > i64::from(u32::MAX) {

@@ -2,15 +2,25 @@
 //! (`epochs`), and the snapshot of live versions the integrity check sums (`live`).
 
 mod epochs;
+mod erase;
 mod live;
+mod scan;
 
 pub(crate) use epochs::{FLOOR_TENANT, epoch_of};
 
 use async_trait::async_trait;
-use syncd_model::{EntityTypeName, Epoch, Seq, TenantId, Timestamp};
+use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp, Version};
 use syncd_store::{LifecycleStore, LiveVersions, ResetScope, Result};
 
 use crate::connect::SeaStore;
+
+impl SeaStore {
+    /// Every table with rows whose text contains `needle`, and how many: proves that an
+    /// erasure left no copy of a record's values (tests, audits). Scans every row.
+    pub async fn rows_containing(&self, needle: &str) -> Result<Vec<(String, u64)>> {
+        self.inner.rows_containing(needle).await
+    }
+}
 use crate::deadline::bounded;
 
 #[async_trait]
@@ -35,5 +45,20 @@ impl LifecycleStore for SeaStore {
             self.inner.live_versions(tenant, types),
         )
         .await
+    }
+
+    async fn erase_traces(
+        &self,
+        tenant: &TenantId,
+        entity_type: &EntityTypeName,
+        id: RecordId,
+        keep: Version,
+    ) -> Result<u64> {
+        // An operator's request that must finish: not bounded like a client's read.
+        self.inner.erase_traces(tenant, entity_type, id, keep).await
+    }
+
+    async fn erase_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<Epoch> {
+        self.inner.erase_tenant(tenant, now).await
     }
 }
