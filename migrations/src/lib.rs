@@ -22,6 +22,7 @@ mod m20261122_000004_create_idempotency_keys;
 mod m20261122_000005_create_conflicts;
 mod m20261122_000006_create_push_audit;
 mod m20261204_000007_add_sync_epochs;
+mod m20261204_000008_add_maintenance;
 
 /// Runs the migrations of syncd in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_conflicts::Migration),
             Box::new(m20261122_000006_create_push_audit::Migration),
             Box::new(m20261204_000007_add_sync_epochs::Migration),
+            Box::new(m20261204_000008_add_maintenance::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ mod faults;
 mod idempotency;
 mod isolation;
 mod lifecycle;
+mod maintenance;
 mod ops;
 mod pending;
 mod process;

@@ -55,6 +55,8 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Run maintenance once (purges, tombstone thinning) and print the counts.
+    Maintenance,
     /// Erase a record for good (a thin tombstone stays), or a whole tenant.
     Erase {
         #[arg(long)]
@@ -97,6 +99,9 @@ async fn main() -> ExitCode {
         Command::CheckConfig => commands::check_config(&settings)
             .map(|r| println!("configuration OK: {} entity types", r.len())),
         Command::ResetSync { tenant, .. } => reset_sync(settings, tenant).await,
+        Command::Maintenance => lifecycle::maintenance(settings)
+            .await
+            .map(|lines| lines.iter().for_each(|l| println!("{l}"))),
         Command::Erase {
             tenant,
             entity_type,

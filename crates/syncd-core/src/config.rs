@@ -21,6 +21,12 @@ pub struct EngineConfig {
     pub max_clock_skew_ms: i64,
     /// How long a push's idempotency key is remembered.
     pub idempotency_ttl_ms: i64,
+    /// How long a tombstone keeps its data before maintenance thins it (`sync.tombstone_days`).
+    pub tombstone_ms: i64,
+    /// How long thin tombstones are kept; 0 = forever (`sync.tombstone_retention_days`).
+    pub tombstone_retention_ms: i64,
+    /// Rows per maintenance batch: the most a batch holds locks for.
+    pub maintenance_batch: usize,
 }
 
 impl Default for EngineConfig {
@@ -35,8 +41,22 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             max_clock_skew_ms: 5 * 60 * 1000,
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            tombstone_ms: 90 * DAY_MS,
+            tombstone_retention_ms: 0,
+            maintenance_batch: 1000,
         }
     }
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A number of days (fractions allowed) in milliseconds; negative counts as 0.
+pub fn days_to_ms(days: f64) -> i64 {
+    if days.is_nan() || days <= 0.0 {
+        return 0;
+    }
+    // `as` saturates at the bounds of i64, which is what a huge number of days means.
+    (days * DAY_MS as f64) as i64
 }
 
 impl EngineConfig {

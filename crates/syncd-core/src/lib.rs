@@ -18,12 +18,12 @@ mod push;
 mod stats;
 mod write;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, days_to_ms};
 pub use crud::{CrudWrite, ListParams, ListResponse};
 pub use engine::{StrategyConfigError, SyncEngine};
 pub use envelope::{Data, Envelope};
 pub use error::{InvalidKind, Result, SyncError};
-pub use lifecycle::{ERASED, Erased, VerifyResponse, record_hash, thin_data};
+pub use lifecycle::{ERASED, Erased, MaintenanceReport, VerifyResponse, record_hash, thin_data};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
 pub use push::PushOutcome;

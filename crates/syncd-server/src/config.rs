@@ -151,6 +151,14 @@ pub struct SyncSettings {
     pub strategies: HashMap<String, String>,
     /// Client clocks further ahead than this are clamped (last-write-wins, field-merge).
     pub max_clock_skew_secs: u64,
+    /// Days (fractions allowed) a tombstone keeps its data before maintenance thins it.
+    pub tombstone_days: f64,
+    /// Days thin tombstones are kept (fractions allowed); 0 = forever.
+    pub tombstone_retention_days: f64,
+    /// Seconds between background maintenance runs; 0 = none (run `syncd maintenance`).
+    pub maintenance_interval_secs: u64,
+    /// Rows per maintenance batch.
+    pub maintenance_batch: usize,
 }
 
 impl Default for SyncSettings {
@@ -161,6 +169,10 @@ impl Default for SyncSettings {
             entities_file: None,
             strategies: HashMap::new(),
             max_clock_skew_secs: 300,
+            tombstone_days: 90.0,
+            tombstone_retention_days: 0.0,
+            maintenance_interval_secs: 3600,
+            maintenance_batch: 1000,
         }
     }
 }
@@ -345,6 +357,9 @@ impl Settings {
             max_clock_skew_ms: i64::try_from(self.sync.max_clock_skew_secs)
                 .unwrap_or(i64::MAX / 1000)
                 .saturating_mul(1000),
+            tombstone_ms: syncd_core::days_to_ms(self.sync.tombstone_days),
+            tombstone_retention_ms: syncd_core::days_to_ms(self.sync.tombstone_retention_days),
+            maintenance_batch: self.sync.maintenance_batch.max(1),
             ..EngineConfig::default()
         }
     }

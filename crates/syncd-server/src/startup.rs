@@ -277,27 +277,17 @@ impl Application {
             handle.stop(true).await;
         });
         let state = self.state.clone();
-        let maintenance = tokio::spawn(async move {
+        let shrink = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
-            let mut minutes = 0u64;
             loop {
                 tick.tick().await;
                 state.limiter.shrink();
-                if minutes.is_multiple_of(60) {
-                    match state.engine.purge().await {
-                        Ok(stats) => {
-                            tracing::debug!(?stats, "purged expired idempotency keys and versions")
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %crate::error::error_chain(&e), "purge failed")
-                        }
-                    }
-                }
-                minutes += 1;
             }
         });
+        let maintenance = tokio::spawn(crate::lifecycle::scheduled(self.state.clone()));
         let result = self.server.await;
         signals.abort();
+        shrink.abort();
         maintenance.abort();
         result
     }

@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 mod lifecycle;
 mod stats;
-pub use lifecycle::{ERASED_ANSWER, LifecycleStore, LiveVersions, ResetScope, SyncState};
+pub use lifecycle::{
+    BatchOutcome, ERASED_ANSWER, LifecycleStore, LiveVersions, ResetScope, SyncState, Thinning,
+};
 pub use stats::{StoreStats, TenantCounts, TypeCounts};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

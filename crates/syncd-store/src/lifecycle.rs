@@ -36,6 +36,24 @@ pub struct LiveVersions {
     pub records: Vec<(RecordId, Version)>,
 }
 
+/// What one maintenance step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Rows changed or removed.
+    pub rows: u64,
+    /// A full batch was done: there may be more.
+    pub more: bool,
+}
+
+/// A thin tombstone to write over a record still at `version`: the data it keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thinning {
+    pub entity_type: EntityTypeName,
+    pub id: RecordId,
+    pub version: Version,
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
 /// The store operations behind the data lifecycle.
 #[async_trait]
 pub trait LifecycleStore: Store {
@@ -71,4 +89,36 @@ pub trait LifecycleStore: Store {
     /// idempotency entries, audit rows) and starts it a new epoch, in one transaction that holds
     /// the tenant's write lock. Returns the new epoch.
     async fn erase_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<Epoch>;
+
+    /// Up to `limit` tombstones updated in `[from, before)` that were not thinned at their
+    /// current version, oldest first, with their tenants.
+    async fn fat_tombstones(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, syncd_model::Record)>>;
+
+    /// Writes thin tombstones over the records of `tenant` that are still the tombstones read
+    /// (same version), and over their current version rows. The seq does not move: there is
+    /// nothing new to pull, and a client whose cursor predates the delete still gets it.
+    async fn thin(&self, tenant: &TenantId, thinned: &[Thinning]) -> Result<u64>;
+
+    /// Drops up to `limit` thin tombstones updated before `before` (and their version rows),
+    /// raising each tenant's horizon to the highest seq it dropped.
+    async fn drop_thin_tombstones(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome>;
+
+    /// Deletes up to `limit` idempotency entries created before `before`.
+    async fn purge_idempotency(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome>;
+
+    /// Deletes up to `limit` versions written before `before` (a record's current version is
+    /// kept).
+    async fn purge_versions(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome>;
+
+    /// Takes (or, for the same holder, extends) the maintenance lease until `until` unless
+    /// another holder's lease runs past `now`. True when `holder` holds it.
+    async fn take_lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool>;
+
+    /// Gives the lease back, if `holder` still holds it.
+    async fn release_lease(&self, holder: &str) -> Result<()>;
 }

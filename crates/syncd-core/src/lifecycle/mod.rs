@@ -2,10 +2,12 @@
 //! integrity check (`verify`).
 
 mod erase;
+mod maintenance;
 mod verify;
 
 pub(crate) use erase::erased_answer;
 pub use erase::{ERASED, Erased, thin_data};
+pub use maintenance::MaintenanceReport;
 pub use verify::{VerifyResponse, record_hash};
 
 use syncd_model::{Cursor, Seq};

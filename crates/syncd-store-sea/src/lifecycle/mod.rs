@@ -4,13 +4,15 @@
 mod epochs;
 mod erase;
 mod live;
+mod maintenance;
 mod scan;
 
 pub(crate) use epochs::{FLOOR_TENANT, epoch_of};
 
 use async_trait::async_trait;
+use syncd_model::Record;
 use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp, Version};
-use syncd_store::{LifecycleStore, LiveVersions, ResetScope, Result};
+use syncd_store::{BatchOutcome, LifecycleStore, LiveVersions, ResetScope, Result, Thinning};
 
 use crate::connect::SeaStore;
 
@@ -60,5 +62,40 @@ impl LifecycleStore for SeaStore {
 
     async fn erase_tenant(&self, tenant: &TenantId, now: Timestamp) -> Result<Epoch> {
         self.inner.erase_tenant(tenant, now).await
+    }
+
+    // Maintenance is background work, not a request: its batches are bounded by `limit`, not by
+    // the request timers.
+    async fn fat_tombstones(
+        &self,
+        from: Timestamp,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, Record)>> {
+        self.inner.fat_tombstones(from, before, limit).await
+    }
+
+    async fn thin(&self, tenant: &TenantId, thinned: &[Thinning]) -> Result<u64> {
+        self.inner.thin(tenant, thinned).await
+    }
+
+    async fn drop_thin_tombstones(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome> {
+        self.inner.drop_thin_tombstones(before, limit).await
+    }
+
+    async fn purge_idempotency(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome> {
+        self.inner.purge_idempotency(before, limit).await
+    }
+
+    async fn purge_versions(&self, before: Timestamp, limit: usize) -> Result<BatchOutcome> {
+        self.inner.purge_versions(before, limit).await
+    }
+
+    async fn take_lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool> {
+        self.inner.take_lease(holder, now, until).await
+    }
+
+    async fn release_lease(&self, holder: &str) -> Result<()> {
+        self.inner.release_lease(holder).await
     }
 }
