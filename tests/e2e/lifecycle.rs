@@ -159,3 +159,44 @@ e2e! {
         assert_error(&unknown, StatusCode::UNPROCESSABLE_ENTITY, "unknown_entity_type");
     }
 }
+
+e2e! {
+    async fn after_a_restore_and_reset_sync_an_app_with_a_newer_cursor_gets_410_then_exactly_the_restored_state_and_what_came_after(backend) {
+        let app = TestApp::spawn(backend, |_| {}).await;
+        let t = tenant();
+        let writer = app.client(&t, "app-1");
+        let kept = writer.push_ok(&json!({ "changes": [user("a"), user("b")] })).await;
+        let a_id = kept["results"][0]["id"].as_str().unwrap().to_owned();
+        let b_id = kept["results"][1]["id"].as_str().unwrap().to_owned();
+        let backup = app.backup().await;
+
+        // Written after the backup: lost by the restore.
+        let lost = writer.push_ok(&json!({ "changes": [user("c")] })).await;
+        let c_id = lost["results"][0]["id"].as_str().unwrap().to_owned();
+        writer.push_ok(&json!({ "changes": [
+            { "entityType": "end_user", "op": "delete", "id": a_id, "baseVersion": 1 }
+        ] })).await;
+        let phone = app.client(&t, "phone");
+        let (seen, newer) = phone.pull_all(None, 100).await;
+        assert_eq!(seen.len(), 3);
+
+        let restored = backup.restore(&app).await;
+        drop(app);
+        lifecycle::reset_sync(restored.settings.clone(), ResetScope::All).await.unwrap();
+        let after = restored.client(&t, "app-1")
+            .push_ok(&json!({ "changes": [user("d")] })).await;
+        let d_id = after["results"][0]["id"].as_str().unwrap().to_owned();
+
+        let phone = restored.client(&t, "phone");
+        assert_error(&phone.pull(&json!({ "cursor": newer })).await, StatusCode::GONE, "resync_required");
+        let (records, _) = phone.pull_all(None, 100).await;
+        let mut got: Vec<(String, bool)> = records
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap().to_owned(), r["deleted"] == json!(true)))
+            .collect();
+        got.sort();
+        let mut want = vec![(a_id, false), (b_id, false), (d_id, false)];
+        want.sort();
+        assert_eq!(got, want, "the restored state plus what was written after; not {c_id}");
+    }
+}

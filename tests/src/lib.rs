@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 pub mod pg_cluster;
 pub mod process;
+pub mod restore;
 pub mod ws;
 
 /// The entity types file the repository ships (`examples/entities.toml`).
