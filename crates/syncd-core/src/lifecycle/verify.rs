@@ -112,6 +112,7 @@ impl<S: LifecycleStore> SyncEngine<S> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
