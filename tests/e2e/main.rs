@@ -20,6 +20,7 @@ mod console;
 mod crud;
 mod fault_process;
 mod faults;
+mod group_commit;
 mod idempotency;
 mod isolation;
 mod ops;

@@ -21,6 +21,10 @@ pub struct EngineConfig {
     pub max_clock_skew_ms: i64,
     /// How long a push's idempotency key is remembered.
     pub idempotency_ttl_ms: i64,
+    /// Group commit: at most this many changes in one transaction of pushes that queued while
+    /// their tenant's previous transaction ran (a push larger than that still runs, alone).
+    /// 0 disables grouping: every push is a transaction of its own.
+    pub group_commit_changes: usize,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +39,7 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             max_clock_skew_ms: 5 * 60 * 1000,
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            group_commit_changes: 2000,
         }
     }
 }

@@ -24,5 +24,5 @@ pub use envelope::{Data, Envelope};
 pub use error::{InvalidKind, Result, SyncError};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
-pub use push::PushOutcome;
+pub use push::{GroupCommitStats, PushOutcome};
 pub use stats::{Activity, COUNTS_TTL, Latency, LiveFigures, TenantStats, Window};

@@ -151,6 +151,9 @@ pub struct SyncSettings {
     pub strategies: HashMap<String, String>,
     /// Client clocks further ahead than this are clamped (last-write-wins, field-merge).
     pub max_clock_skew_secs: u64,
+    /// Group commit: the most changes one transaction of a tenant's queued pushes applies;
+    /// 0 = every push in a transaction of its own.
+    pub group_commit_changes: usize,
 }
 
 impl Default for SyncSettings {
@@ -161,6 +164,7 @@ impl Default for SyncSettings {
             entities_file: None,
             strategies: HashMap::new(),
             max_clock_skew_secs: 300,
+            group_commit_changes: 2000,
         }
     }
 }
@@ -345,6 +349,7 @@ impl Settings {
             max_clock_skew_ms: i64::try_from(self.sync.max_clock_skew_secs)
                 .unwrap_or(i64::MAX / 1000)
                 .saturating_mul(1000),
+            group_commit_changes: self.sync.group_commit_changes,
             ..EngineConfig::default()
         }
     }
