@@ -8,8 +8,12 @@
 #   BACKENDS=sqlite bash scripts/bench.sh # one backend
 #   BACKENDS=postgres-plain bash scripts/bench.sh # PostgreSQL without TLS (sslmode=disable)
 #   PEER=0 bash scripts/bench.sh          # without the peer
+#   SYNCD=/path/to/old/syncd TAG=old bash scripts/bench.sh # another server binary (an A/B run:
+#                                         # alternate two binaries, results tagged apart)
+#   SCENARIOS="push-16apps notify-4apps" bash scripts/bench.sh # some scenarios only
 #
-# Results: target/bench/<backend>-<scenario>.json and a summary on stdout.
+# Results: target/bench/<backend>-<scenario>[-<tag>].json and a summary on stdout. Every push and
+# notify scenario reports median, p90, p99 and max latency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +24,15 @@ PEER_DIR=${PEER_DIR:-../shared/peers/pouchdb}
 OUT=target/bench
 mkdir -p "$OUT"
 
-cargo build --release -p syncd -p syncd-loadgen
-SYNCD=$PWD/target/release/syncd
-LOADGEN=$PWD/target/release/syncd-loadgen
+# SYNCD and LOADGEN may name binaries built elsewhere (e.g. from the commit before a change);
+# only what is not given is built here.
+if [ -z "${SYNCD:-}" ] || [ -z "${LOADGEN:-}" ]; then
+  cargo build --release -p syncd -p syncd-loadgen
+fi
+SYNCD=${SYNCD:-$PWD/target/release/syncd}
+LOADGEN=${LOADGEN:-$PWD/target/release/syncd-loadgen}
+TAG=${TAG:-}
+SCENARIOS=${SCENARIOS:-}
 SECRET="bench-$(date +%s)-$RANDOM"
 
 free_port() {
@@ -73,8 +83,10 @@ stop_server() {
 loadgen() { # backend scenario args...
   local backend=$1 name=$2
   shift 2
-  echo "--- $backend: $name"
-  timeout 900 "$LOADGEN" --url "http://127.0.0.1:$PORT" --secret "$SECRET" --json "$OUT/$backend-$name.json" "$@"
+  if [ -n "$SCENARIOS" ] && [[ " $SCENARIOS " != *" $name "* ]]; then return 0; fi
+  echo "--- $backend: $name${TAG:+ ($TAG)}"
+  timeout 900 "$LOADGEN" --url "http://127.0.0.1:$PORT" --secret "$SECRET" \
+    --json "$OUT/$backend-$name${TAG:+-$TAG}.json" "$@"
 }
 
 run_backend() { # name url
@@ -84,9 +96,13 @@ run_backend() { # name url
   loadgen "$backend" push-2apps push --apps 2 --batches 100 --batch-size 100
   loadgen "$backend" push-4apps push --apps 4 --batches 50 --batch-size 100
   loadgen "$backend" push-4apps-4tenants push --apps 4 --tenants 4 --batches 50 --batch-size 100
+  # Many devices of one tenant writing at once: what group commit is for.
+  loadgen "$backend" push-16apps push --apps 16 --batches 25 --batch-size 100
   loadgen "$backend" pull-10k pull --records 10000 --page 10000 --rounds 5
   loadgen "$backend" pull-100k pull --records 100000 --page 10000 --rounds 3
   loadgen "$backend" notify notify --trials 200
+  # Notification latency under load, the figure users feel.
+  loadgen "$backend" notify-4apps notify --trials 200 --background 4
   loadgen "$backend" fanout-100 fanout --listeners 100 --rounds 10
   loadgen "$backend" fanout-1000 fanout --listeners 1000 --rounds 10
   loadgen "$backend" idle idle --connections 10000 --server-pid "$SERVER_PID"

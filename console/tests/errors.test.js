@@ -49,7 +49,7 @@ test('a production server asks for a token, explains bad ones and keeps Activity
     await page.getByRole('button', { name: 'Use this token' }).click();
     await page.locator('#needs-admin').waitFor();
     assert.match(await page.locator('#needs-admin').innerText(), /needs the admin role[\s\S]*no roles/);
-    assert.match(await page.locator('#banner').innerText(), /admin role/);
+    await page.locator('#banner', { hasText: 'admin role' }).waitFor();
     await screenshots(page, 'activity-needs-admin');
 
     // The client pages work with it.
@@ -83,8 +83,10 @@ test('a token the server stops accepting is shown as its error, not a blank page
       sessionStorage.setItem('syncd.console.token', JSON.stringify({ token, source: 'pasted' }));
     }, sign({ sub: 'x', tenant_id: 'dev', exp: Math.floor(Date.now() / 1000) + 600 }, 'another-key'));
     await page.getByRole('button', { name: 'Search' }).click();
-    const text = await page.locator('#banner').innerText();
-    assert.match(text, /The end_user records could not be listed: 401 unauthorized: /);
+    // The banner is written when the refused list answers; wait for it rather than reading at once.
+    const banner = page.locator('#banner', { hasText: 'could not be listed' });
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /The end_user records could not be listed: 401 unauthorized: /);
     watcher.assertClean();
     await page.close();
   } finally {

@@ -21,6 +21,7 @@ mod crud;
 mod erasure;
 mod fault_process;
 mod faults;
+mod group_commit;
 mod idempotency;
 mod isolation;
 mod lifecycle;

@@ -62,6 +62,9 @@ pub enum Scenario {
     Notify {
         #[arg(long, default_value_t = 200)]
         trials: usize,
+        /// Meanwhile this many other apps of the tenant push batches of 100 records.
+        #[arg(long, default_value_t = 0)]
+        background: usize,
     },
     /// Many listeners, one write: write start → every listener notified.
     Fanout {

@@ -27,6 +27,10 @@ pub struct EngineConfig {
     pub tombstone_retention_ms: i64,
     /// Rows per maintenance batch: the most a batch holds locks for.
     pub maintenance_batch: usize,
+    /// Group commit: at most this many changes in one transaction of pushes that queued while
+    /// their tenant's previous transaction ran (a push larger than that still runs, alone).
+    /// 0 disables grouping: every push is a transaction of its own.
+    pub group_commit_changes: usize,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +48,7 @@ impl Default for EngineConfig {
             tombstone_ms: 90 * DAY_MS,
             tombstone_retention_ms: 0,
             maintenance_batch: 1000,
+            group_commit_changes: 2000,
         }
     }
 }

@@ -20,6 +20,8 @@ pub struct SyncEngine<S> {
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) config: EngineConfig,
     pub(crate) activity: Arc<crate::stats::Activity>,
+    /// Pushes waiting for their tenant's next group commit.
+    pub(crate) groups: crate::push::GroupQueue,
 }
 
 /// A strategy named in configuration that does not exist.
@@ -81,6 +83,7 @@ impl<S: Store> SyncEngine<S> {
             notifier,
             config,
             activity,
+            groups: crate::push::GroupQueue::default(),
         })
     }
 

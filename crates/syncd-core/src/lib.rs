@@ -26,5 +26,5 @@ pub use error::{InvalidKind, Result, SyncError};
 pub use lifecycle::{ERASED, Erased, MaintenanceReport, VerifyResponse, record_hash, thin_data};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
-pub use push::PushOutcome;
+pub use push::{GroupCommitStats, PushOutcome};
 pub use stats::{Activity, COUNTS_TTL, Latency, LiveFigures, TenantStats, Window};

@@ -159,6 +159,9 @@ pub struct SyncSettings {
     pub maintenance_interval_secs: u64,
     /// Rows per maintenance batch.
     pub maintenance_batch: usize,
+    /// Group commit: the most changes one transaction of a tenant's queued pushes applies;
+    /// 0 = every push in a transaction of its own.
+    pub group_commit_changes: usize,
 }
 
 impl Default for SyncSettings {
@@ -173,6 +176,7 @@ impl Default for SyncSettings {
             tombstone_retention_days: 0.0,
             maintenance_interval_secs: 3600,
             maintenance_batch: 1000,
+            group_commit_changes: 2000,
         }
     }
 }
@@ -360,6 +364,7 @@ impl Settings {
             tombstone_ms: syncd_core::days_to_ms(self.sync.tombstone_days),
             tombstone_retention_ms: syncd_core::days_to_ms(self.sync.tombstone_retention_days),
             maintenance_batch: self.sync.maintenance_batch.max(1),
+            group_commit_changes: self.sync.group_commit_changes,
             ..EngineConfig::default()
         }
     }

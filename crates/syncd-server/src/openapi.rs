@@ -244,12 +244,9 @@ fn crud_paths(ty: &EntityType, paths: &mut Map<String, Value>) {
     );
 }
 
-/// The whole document.
-pub fn document(registry: &Registry) -> Value {
-    let mut schemas = Map::new();
-    let mut paths = Map::new();
+/// The sync routes: push, pull, pull-pending and the conflicts of the `manual` strategy.
+fn sync_paths(paths: &mut Map<String, Value>) {
     let sync_tag = json!(["sync"]);
-    let ops_tag = json!(["operations"]);
     let error_codes = [400, 401, 403, 413, 422, 429, 503];
     paths.insert("/api/client/sync/push".into(), json!({
         "post": {
@@ -298,6 +295,11 @@ pub fn document(registry: &Registry) -> Value {
             "responses": ok("the record as stored", envelope(json!({ "type": "object" })), 200, &[400, 401, 403, 404, 422, 429, 503]),
         }
     }));
+}
+
+/// The admin routes and the WebSocket upgrade.
+fn admin_and_socket_paths(paths: &mut Map<String, Value>) {
+    let sync_tag = json!(["sync"]);
     paths.insert("/api/admin/stats".into(), json!({
         "get": {
             "tags": ["admin"], "operationId": "adminStats",
@@ -318,19 +320,21 @@ pub fn document(registry: &Registry) -> Value {
             }
         }));
     }
-    for ty in registry.iter() {
-        let component = component_name(ty);
-        schemas.insert(component.clone(), record_schema(ty));
-        schemas.insert(format!("{component}Input"), input_schema(ty));
-        crud_paths(ty, &mut paths);
-    }
+}
+
+/// Health, readiness, metrics and the documents the binary serves.
+fn operations_paths(paths: &mut Map<String, Value>) {
+    let ops_tag = json!(["operations"]);
     paths.insert("/healthz".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "The process is up", "responses": { "200": { "description": "ok" } } } }));
     paths.insert("/readyz".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "The database is reachable and migrated", "responses": { "200": { "description": "ready" }, "503": { "description": "not ready" } } } }));
     paths.insert("/metrics".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "Prometheus metrics", "responses": { "200": { "description": "text format", "content": { "text/plain": {} } } } } }));
     paths.insert("/openapi.json".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } }));
     paths.insert("/console/dev-token".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "A development token (tenant `dev`, role `admin`, no `client_id`) for the console; only on a development server bound to loopback, asked from this machine", "responses": { "200": { "description": "`{success, data: {token, tenantId, subject, roles, expiresAt}}`" }, "404": { "description": "not offered here", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } } } } }));
     paths.insert("/docs".into(), json!({ "get": { "tags": ops_tag, "security": [], "summary": "Interactive documentation of this document (served offline)", "responses": { "200": { "description": "HTML" } } } }));
+}
 
+/// The shared schemas: the error body, the three push forms, pull, conflicts, stats, versions.
+fn message_schemas(registry: &Registry, schemas: &mut Map<String, Value>) {
     let types: Vec<&str> = registry.names().map(|n| n.as_str()).collect();
     schemas.insert("Error".into(), json!({
         "type": "object", "required": ["success", "error"],
@@ -401,6 +405,22 @@ pub fn document(registry: &Registry) -> Value {
             "deleted": { "type": "boolean" }, "changedFields": { "type": "array", "items": { "type": "string" } }, "clientId": { "type": "string" },
             "subject": { "type": "string" }, "at": { "type": "string", "format": "date-time" } }
     }));
+}
+
+/// The whole document.
+pub fn document(registry: &Registry) -> Value {
+    let mut schemas = Map::new();
+    let mut paths = Map::new();
+    sync_paths(&mut paths);
+    admin_and_socket_paths(&mut paths);
+    for ty in registry.iter() {
+        let component = component_name(ty);
+        schemas.insert(component.clone(), record_schema(ty));
+        schemas.insert(format!("{component}Input"), input_schema(ty));
+        crud_paths(ty, &mut paths);
+    }
+    operations_paths(&mut paths);
+    message_schemas(registry, &mut schemas);
 
     lifecycle::add(&mut paths, &mut schemas);
     json!({

@@ -143,6 +143,8 @@ macro_rules! __store_contract_cases {
                 transactions::a_write_that_fails_halfway_leaves_nothing_behind,
                 transactions::a_transaction_whose_write_failed_refuses_to_commit,
                 transactions::dropping_a_write_transaction_rolls_it_back,
+                groups::write_all_stores_several_batches_each_with_its_writer,
+                groups::idempotency_many_reads_several_keys_under_the_lock,
             ];
             two: [
                 concurrency::concurrent_writers_and_cursor_readers_see_every_change_once_in_order,

@@ -145,10 +145,41 @@ impl WriteTx for BoundedTx {
         self.settle(result)
     }
 
+    async fn idempotency_many(
+        &mut self,
+        keys: &[(ClientId, String)],
+    ) -> Result<Vec<IdempotencyEntry>> {
+        let limit = self.limit;
+        let result = match self.live() {
+            Ok(tx) => bounded(limit, "an idempotency read", tx.idempotency_many(keys)).await,
+            Err(e) => Err(e),
+        };
+        self.settle(result)
+    }
+
+    fn rewind(&mut self, head: Seq) -> Result<()> {
+        match self.inner.as_mut() {
+            Some(tx) => tx.rewind(head),
+            None => {
+                self.head = head;
+                Ok(())
+            }
+        }
+    }
+
     async fn write(&mut self, batch: &WriteBatch) -> Result<()> {
         let limit = self.limit;
         let result = match self.live() {
             Ok(tx) => bounded(limit, "a write", tx.write(batch)).await,
+            Err(e) => Err(e),
+        };
+        self.settle(result)
+    }
+
+    async fn write_all(&mut self, batches: &[&WriteBatch]) -> Result<()> {
+        let limit = self.limit;
+        let result = match self.live() {
+            Ok(tx) => bounded(limit, "a write", tx.write_all(batches)).await,
             Err(e) => Err(e),
         };
         self.settle(result)
@@ -200,6 +231,9 @@ mod tests {
         }
         async fn load(&mut self, _: &[RecordKey], _: &[(RecordKey, Version)]) -> Result<Loaded> {
             pending().await
+        }
+        fn rewind(&mut self, _: Seq) -> Result<()> {
+            Ok(())
         }
         async fn write(&mut self, _: &WriteBatch) -> Result<()> {
             pending().await

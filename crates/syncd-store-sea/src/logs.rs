@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::inner::Inner;
 use crate::rows;
+use crate::sql::chunks;
 
 impl Inner {
     /// A record's versions written at or after `since`, oldest first.
@@ -101,6 +102,38 @@ impl Inner {
             Some(row) => rows::idempotency(&row).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The entries of several `(client, key)` pairs in one query per statement budget.
+    pub(crate) async fn idempotency_entries<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant: &TenantId,
+        keys: &[(ClientId, String)],
+    ) -> Result<Vec<IdempotencyEntry>> {
+        let mut found = Vec::new();
+        let sizes = keys.iter().map(|(c, k)| 8 + c.as_str().len() + k.len());
+        for range in chunks(self.dialect, self.statement_bytes, 1, 2, sizes) {
+            let mut q = self.sql();
+            let t = q.param(tenant.as_str());
+            q.push("SELECT ")
+                .columns(rows::IDEMPOTENCY)
+                .push(" FROM idempotency_keys WHERE tenant_id = ")
+                .ph(t)
+                .push(" AND (client_id, key) IN (VALUES ");
+            for (n, (client, key)) in keys[range].iter().enumerate() {
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .bind(client.as_str())
+                    .push(", ")
+                    .bind(key.as_str())
+                    .push(")");
+            }
+            q.push(")");
+            for row in self.query(conn, q).await? {
+                found.push(rows::idempotency(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     /// Deletes idempotency entries and versions older than their windows (a record's current

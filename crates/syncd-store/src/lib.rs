@@ -292,10 +292,42 @@ pub trait WriteTx: Send {
         versions: &[(RecordKey, Version)],
     ) -> Result<Loaded>;
 
+    /// Several idempotency entries of this tenant at once, read under the lock: one per asked
+    /// `(client, key)` that exists, in no particular order. A store may answer in one query; the
+    /// default asks one by one.
+    async fn idempotency_many(
+        &mut self,
+        keys: &[(ClientId, String)],
+    ) -> Result<Vec<IdempotencyEntry>> {
+        let mut found = Vec::new();
+        for (client, key) in keys {
+            if let Some(entry) = self.idempotency(client, key).await? {
+                found.push(entry);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Gives back the seqs allocated after `head` that no batch stored yet: a group of pushes
+    /// planned in one transaction drops a push that failed while planning, and the next push
+    /// must take its seqs so that the tenant's seqs stay contiguous. `head` must lie between the
+    /// head of the last stored batch (or the transaction's start) and [`WriteTx::head`].
+    fn rewind(&mut self, head: Seq) -> Result<()>;
+
     /// Stores the batch: records (insert or update), version rows, conflicts, resolved
     /// conflicts, the idempotency entry, the audit row and the new head. The batch is lent, not
     /// given: the caller still needs the records after the commit (to answer and to notify).
     async fn write(&mut self, batch: &WriteBatch) -> Result<()>;
+
+    /// Stores several batches (the pushes of one group commit), in order, as [`WriteTx::write`]
+    /// of each would. A store may put rows of several batches into one statement; the default
+    /// writes them one by one.
+    async fn write_all(&mut self, batches: &[&WriteBatch]) -> Result<()> {
+        for batch in batches {
+            self.write(batch).await?;
+        }
+        Ok(())
+    }
 
     async fn commit(self: Box<Self>) -> Result<()>;
 

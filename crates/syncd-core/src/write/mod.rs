@@ -4,8 +4,9 @@
 //! A write goes through named steps: [`SyncEngine::open_write`] takes the tenant's lock and
 //! loads what the changes touch, [`plan::Planner`] decides each change (checks, strategy, new state)
 //! into a [`Plan`], and [`SyncEngine::commit_write`] stores the plan, commits and notifies.
-//! CRUD and conflict resolution call [`SyncEngine::write`], which runs the three; push runs them
-//! itself because it stores its own response under its idempotency key before the commit.
+//! CRUD and conflict resolution call [`SyncEngine::write`], which runs the three. Push plans
+//! with [`SyncEngine::plan_push`] inside its group commit (`crate::push`), where several pushes
+//! share one transaction, and publishes each with [`SyncEngine::publish`].
 
 mod checks;
 mod events;
@@ -132,33 +133,24 @@ impl<S: Store> SyncEngine<S> {
         origin: Origin,
         changes: Vec<PlannedChange>,
     ) -> Result<Written> {
-        let open = self.open_write(p, origin, &changes, None).await?;
+        let open = self.open_write(p, origin, &changes).await?;
         let (tx, plan) = self.plan_write(p, &p.client, origin, changes, open).await?;
         self.commit_write(p, &p.client, tx, plan).await
     }
 
     /// Takes the tenant's write lock and loads the records the changes touch or reference and
-    /// the base versions they cite. `begun` is the transaction when the caller began it itself
-    /// (push, to check its idempotency key under the lock first).
+    /// the base versions they cite.
     pub(crate) async fn open_write(
         &self,
         p: &Principal,
         origin: Origin,
         changes: &[PlannedChange],
-        begun: Option<Box<dyn WriteTx>>,
     ) -> Result<OpenWrite> {
         let (keys, versions, reused) = checks::keys_to_load(changes, origin);
-        let (tx, loaded) = match begun {
-            Some(mut tx) => {
-                let loaded = tx.load(&keys, &versions).await?;
-                (tx, loaded)
-            }
-            None => {
-                self.store
-                    .begin_write_and_load(&p.tenant, &keys, &versions)
-                    .await?
-            }
-        };
+        let (tx, loaded) = self
+            .store
+            .begin_write_and_load(&p.tenant, &keys, &versions)
+            .await?;
         Ok(OpenWrite { tx, loaded, reused })
     }
 
@@ -193,20 +185,57 @@ impl<S: Store> SyncEngine<S> {
         p: &Principal,
         client: &ClientId,
         mut tx: Box<dyn WriteTx>,
-        mut plan: Plan,
+        plan: Plan,
     ) -> Result<Written> {
         if plan.stores_anything() {
             tx.write(&plan.batch).await?;
         }
         tx.commit().await?;
+        Ok(self.publish(p, client, plan))
+    }
+
+    /// After the commit: renders what is not rendered yet and publishes the plan's event.
+    pub(crate) fn publish(&self, p: &Principal, client: &ClientId, mut plan: Plan) -> Written {
         plan.render();
         if let Some(event) = events::change_event(p, client, &plan) {
             self.notifier.publish(Arc::new(event));
         }
-        Ok(Written {
+        Written {
             outcomes: plan.outcomes,
             cursor: plan.cursor,
             at: plan.at,
-        })
+        }
+    }
+
+    /// Plans one push of a group commit inside the group's transaction, against `loaded`: the
+    /// states the database held, or the group's earlier pushes wrote. Nothing is stored yet; on
+    /// failure the caller gives back the seqs the push took.
+    pub(crate) fn plan_push(
+        &self,
+        p: &Principal,
+        client: &ClientId,
+        changes: Vec<PlannedChange>,
+        loaded: Loaded,
+        reused: HashSet<RecordKey>,
+        tx: &mut dyn WriteTx,
+    ) -> Result<Plan> {
+        plan::Planner::new(self, p, client, Origin::Push, loaded, reused).run(changes, tx)
+    }
+}
+
+/// What a push must load: the records it touches or references, the base versions it cites,
+/// and the keys a later change of it touches again (see [`SyncEngine::open_write`]).
+pub(crate) struct PushKeys {
+    pub keys: Vec<RecordKey>,
+    pub versions: Vec<(RecordKey, Version)>,
+    pub reused: HashSet<RecordKey>,
+}
+
+pub(crate) fn push_keys(changes: &[PlannedChange]) -> PushKeys {
+    let (keys, versions, reused) = checks::keys_to_load(changes, Origin::Push);
+    PushKeys {
+        keys,
+        versions,
+        reused,
     }
 }

@@ -4,6 +4,7 @@
 pub mod changes;
 pub mod concurrency;
 pub mod conflicts;
+pub mod groups;
 pub mod idempotency;
 pub mod queries;
 pub mod records;

@@ -1,8 +1,10 @@
 //! The rows a write stores beside the records: conflict log entries, resolved conflicts, the
-//! idempotency entry, the audit row and the tenant's new head.
+//! idempotency entries, the audit rows and the tenant's new head, for one batch or a group.
+
+use std::collections::HashMap;
 
 use sea_orm::DatabaseTransaction;
-use syncd_store::{ConflictStatus, PushAudit, Result, StoreError, WriteBatch};
+use syncd_store::{ConflictStatus, IdempotencyEntry, PushAudit, Result, StoreError, WriteBatch};
 use uuid::Uuid;
 
 use super::SeaWriteTx;
@@ -13,10 +15,11 @@ impl SeaWriteTx {
     pub(super) async fn write_conflicts(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
+        batches: &[&WriteBatch],
     ) -> Result<()> {
         let inner = &*self.inner;
-        let sizes = batch.conflicts.iter().map(|c| {
+        let conflicts: Vec<_> = batches.iter().flat_map(|b| &b.conflicts).collect();
+        let sizes = conflicts.iter().map(|c| {
             200 + c.strategy.len()
                 + c.client_id.as_str().len()
                 + c.subject.as_str().len()
@@ -32,7 +35,7 @@ impl SeaWriteTx {
                  server_version, server_data, client_data, fields, client_id, subject, \
                  created_at, resolved_at) VALUES ",
             );
-            for (n, c) in batch.conflicts[range].iter().enumerate() {
+            for (n, c) in conflicts[range].iter().enumerate() {
                 q.push(if n == 0 { "(" } else { ", (" })
                     .ph(t)
                     .push(", ")
@@ -68,17 +71,20 @@ impl SeaWriteTx {
         Ok(())
     }
 
-    /// Marks the batch's resolved conflicts; each must still be open.
+    /// Marks the batches' resolved conflicts; each must still be open.
     pub(super) async fn resolve_conflicts(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
+        batches: &[&WriteBatch],
     ) -> Result<()> {
-        if batch.resolved_conflicts.is_empty() {
+        let mut ids: Vec<Uuid> = batches
+            .iter()
+            .flat_map(|b| b.resolved_conflicts.iter().copied())
+            .collect();
+        let Some(batch) = batches.last().filter(|_| !ids.is_empty()) else {
             return Ok(());
-        }
+        };
         let inner = &*self.inner;
-        let mut ids = batch.resolved_conflicts.clone();
         ids.sort_unstable();
         ids.dedup();
         let mut resolved = 0;
@@ -107,50 +113,75 @@ impl SeaWriteTx {
     pub(super) async fn write_idempotency(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
+        batches: &[&WriteBatch],
     ) -> Result<()> {
-        let Some(entry) = &batch.idempotency else {
-            return Ok(());
-        };
-        // An expired entry that was not purged yet is replaced: the engine decided it no
-        // longer applies. Writers of a tenant are serialised, so nothing else races here.
-        let mut q = self.inner.sql();
-        q.push(
-            "INSERT INTO idempotency_keys (tenant_id, client_id, key, request_hash, \
-             response, created_at) VALUES (",
-        )
-        .bind(self.tenant.as_str())
-        .push(", ")
-        .bind(entry.client_id.as_str())
-        .push(", ")
-        .bind(entry.key.as_str())
-        .push(", ")
-        .bind(entry.request_hash.as_str())
-        .push(", ")
-        .bind(entry.response.clone())
-        .push(", ")
-        .bind(entry.created_at.as_millis())
-        .push(
-            ") ON CONFLICT (tenant_id, client_id, key) DO UPDATE SET \
-             request_hash = excluded.request_hash, response = excluded.response, \
-             created_at = excluded.created_at",
-        );
-        self.inner.execute(txn, q).await?;
+        // One row per (client, key), the last batch's: one statement cannot upsert a row twice.
+        let mut by_key: HashMap<(&str, &str), &IdempotencyEntry> = HashMap::new();
+        let mut entries: Vec<&IdempotencyEntry> = Vec::new();
+        for entry in batches.iter().filter_map(|b| b.idempotency.as_ref()) {
+            if by_key
+                .insert((entry.client_id.as_str(), entry.key.as_str()), entry)
+                .is_none()
+            {
+                entries.push(entry);
+            }
+        }
+        let entries: Vec<&IdempotencyEntry> = entries
+            .iter()
+            .filter_map(|e| by_key.get(&(e.client_id.as_str(), e.key.as_str())).copied())
+            .collect();
+        let inner = &*self.inner;
+        let sizes = entries
+            .iter()
+            .map(|e| 100 + e.client_id.as_str().len() + e.key.len() + e.response.len());
+        for range in chunks(inner.dialect, inner.statement_bytes, 1, 6, sizes) {
+            // An expired entry that was not purged yet is replaced: the engine decided it no
+            // longer applies. Writers of a tenant are serialised, so nothing else races here.
+            let mut q = inner.sql();
+            let t = q.param(self.tenant.as_str());
+            q.push(
+                "INSERT INTO idempotency_keys (tenant_id, client_id, key, request_hash, \
+                 response, created_at) VALUES ",
+            );
+            for (n, entry) in entries[range].iter().enumerate() {
+                q.push(if n == 0 { "(" } else { ", (" })
+                    .ph(t)
+                    .push(", ")
+                    .bind(entry.client_id.as_str())
+                    .push(", ")
+                    .bind(entry.key.as_str())
+                    .push(", ")
+                    .bind(entry.request_hash.as_str())
+                    .push(", ")
+                    .bind(entry.response.clone())
+                    .push(", ")
+                    .bind(entry.created_at.as_millis())
+                    .push(")");
+            }
+            q.push(
+                " ON CONFLICT (tenant_id, client_id, key) DO UPDATE SET \
+                 request_hash = excluded.request_hash, response = excluded.response, \
+                 created_at = excluded.created_at",
+            );
+            inner.execute(txn, q).await?;
+        }
         Ok(())
     }
 
-    /// The audit row and the new head as statements of their own (SQLite, or a write without
+    /// The audit rows and the new head as statements of their own (SQLite, or a write without
     /// records).
     pub(super) async fn write_audit_and_head(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
+        batches: &[&WriteBatch],
     ) -> Result<()> {
         let inner = &*self.inner;
-        if let Some(audit) = &batch.audit {
+        let audits: Vec<&PushAudit> = batches.iter().filter_map(|b| b.audit.as_ref()).collect();
+        let sizes = audits.iter().map(|a| 200 + a.subject.as_str().len());
+        for range in chunks(inner.dialect, inner.statement_bytes, 0, 13, sizes) {
             let mut q = inner.sql();
             let t = q.param(self.tenant.as_str());
-            push_audit(&mut q, t, audit);
+            push_audits(&mut q, t, &audits[range]);
             inner.execute(txn, q).await?;
         }
         if self.head != self.stored_head {
@@ -162,12 +193,18 @@ impl SeaWriteTx {
         Ok(())
     }
 
-    /// `, audit AS (…), clock AS (…)`: the audit row and the new head as parts of a `WITH`
+    /// `, audit AS (…), clock AS (…)`: the audit rows and the new head as parts of a `WITH`
     /// (PostgreSQL, riding along with the records statement).
-    pub(super) fn push_folded_audit_and_head(&self, q: &mut Sql, t: Param, batch: &WriteBatch) {
-        if let Some(audit) = &batch.audit {
+    pub(super) fn push_folded_audit_and_head(
+        &self,
+        q: &mut Sql,
+        t: Param,
+        batches: &[&WriteBatch],
+    ) {
+        let audits: Vec<&PushAudit> = batches.iter().filter_map(|b| b.audit.as_ref()).collect();
+        if !audits.is_empty() {
             q.push(", audit AS (");
-            push_audit(q, t, audit);
+            push_audits(q, t, &audits);
             q.push(")");
         }
         if self.head != self.stored_head {
@@ -186,38 +223,41 @@ impl SeaWriteTx {
     }
 }
 
-/// `INSERT INTO push_audit …` for one push; `t` is the tenant's parameter.
-fn push_audit(q: &mut Sql, t: Param, audit: &PushAudit) {
+/// `INSERT INTO push_audit …` for pushes (at least one); `t` is the tenant's parameter.
+fn push_audits(q: &mut Sql, t: Param, audits: &[&PushAudit]) {
     q.push(
         "INSERT INTO push_audit (tenant_id, id, client_id, subject, changes, created, updated, \
-         deleted, unchanged, conflicts, seq_first, seq_last, at) VALUES (",
-    )
-    .ph(t)
-    .push(", ")
-    .bind(Uuid::now_v7())
-    .push(", ")
-    .bind(audit.client_id.as_str())
-    .push(", ")
-    .bind(audit.subject.as_str())
-    .push(", ")
-    .bind(i64::from(audit.changes))
-    .push(", ")
-    .bind(i64::from(audit.created))
-    .push(", ")
-    .bind(i64::from(audit.updated))
-    .push(", ")
-    .bind(i64::from(audit.deleted))
-    .push(", ")
-    .bind(i64::from(audit.unchanged))
-    .push(", ")
-    .bind(i64::from(audit.conflicts))
-    .push(", ")
-    .bind(audit.seq_range.map(|(first, _)| first.0))
-    .push(", ")
-    .bind(audit.seq_range.map(|(_, last)| last.0))
-    .push(", ")
-    .bind(audit.at.as_millis())
-    .push(")");
+         deleted, unchanged, conflicts, seq_first, seq_last, at) VALUES ",
+    );
+    for (n, audit) in audits.iter().enumerate() {
+        q.push(if n == 0 { "(" } else { ", (" })
+            .ph(t)
+            .push(", ")
+            .bind(Uuid::now_v7())
+            .push(", ")
+            .bind(audit.client_id.as_str())
+            .push(", ")
+            .bind(audit.subject.as_str())
+            .push(", ")
+            .bind(i64::from(audit.changes))
+            .push(", ")
+            .bind(i64::from(audit.created))
+            .push(", ")
+            .bind(i64::from(audit.updated))
+            .push(", ")
+            .bind(i64::from(audit.deleted))
+            .push(", ")
+            .bind(i64::from(audit.unchanged))
+            .push(", ")
+            .bind(i64::from(audit.conflicts))
+            .push(", ")
+            .bind(audit.seq_range.map(|(first, _)| first.0))
+            .push(", ")
+            .bind(audit.seq_range.map(|(_, last)| last.0))
+            .push(", ")
+            .bind(audit.at.as_millis())
+            .push(")");
+    }
 }
 
 /// A cheap upper estimate of a JSON value's encoded size.

@@ -26,13 +26,13 @@ pub(crate) struct SeaWriteTx {
     _write_lock: Option<OwnedMutexGuard<()>>,
     inner: Arc<Inner>,
     tenant: TenantId,
-    /// The committed head when the transaction began.
-    base: Seq,
     /// The last seq allocated.
     head: Seq,
     /// The tenant's sync epoch, read with the lock.
     epoch: Epoch,
     /// The head as stored in `tenant_clocks` by this transaction.
+    /// The head as stored in `tenant_clocks` by this transaction (the committed head until its
+    /// first write): seqs up to here are stored and can no longer be given back.
     stored_head: Seq,
     /// A statement failed: the transaction may only be rolled back.
     failed: bool,
@@ -53,7 +53,6 @@ impl SeaWriteTx {
             _write_lock: write_lock,
             inner,
             tenant: tenant.clone(),
-            base: head,
             head,
             epoch,
             stored_head: head,
@@ -122,11 +121,41 @@ impl WriteTx for SeaWriteTx {
         self.track(result)
     }
 
+    async fn idempotency_many(
+        &mut self,
+        keys: &[(ClientId, String)],
+    ) -> Result<Vec<IdempotencyEntry>> {
+        let result = match self.txn() {
+            Ok(txn) => {
+                self.inner
+                    .idempotency_entries(txn, &self.tenant, keys)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.track(result)
+    }
+
+    fn rewind(&mut self, head: Seq) -> Result<()> {
+        if head < self.stored_head || head > self.head {
+            return Err(StoreError::internal(format!(
+                "cannot rewind to seq {head}: stored up to {}, allocated up to {}",
+                self.stored_head, self.head
+            )));
+        }
+        self.head = head;
+        Ok(())
+    }
+
     async fn write(&mut self, batch: &WriteBatch) -> Result<()> {
-        let result = self.write_inner(batch).await;
+        self.write_all(&[batch]).await
+    }
+
+    async fn write_all(&mut self, batches: &[&WriteBatch]) -> Result<()> {
+        let result = self.write_inner(batches).await;
         if result.is_ok() {
             self.stored_head = self.head;
-            self.written += batch.records.len() as u64;
+            self.written += batches.iter().map(|b| b.records.len() as u64).sum::<u64>();
         }
         self.track(result)
     }

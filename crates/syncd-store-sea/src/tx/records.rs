@@ -7,19 +7,12 @@ use syncd_model::Record;
 use syncd_store::{RecordWrite, Result, WriteBatch};
 
 use super::SeaWriteTx;
+use super::write::{Rows, Writers};
 use crate::columns;
 use crate::sql::{Sql, chunks};
 
-/// The JSON text of a batch's rows, encoded once for every statement that needs it.
-pub(super) struct RowsText<'a> {
-    pub(super) data: &'a [String],
-    pub(super) changed: &'a [String],
-    /// The row is the batch's last write of its record: it goes into `records`.
-    pub(super) is_latest: &'a [bool],
-}
-
 /// The columns of a version row after `tenant_id`, in the order [`push_version_values`] binds
-/// the first eight of them.
+/// the first eight of them and [`Writers::push`] the last three.
 const VERSION_INSERT: &str = "INSERT INTO record_versions (tenant_id, entity_type, id, version, \
      seq, kind, data, deleted, changed_fields, client_id, subject, at)";
 
@@ -28,15 +21,15 @@ impl SeaWriteTx {
     pub(super) async fn write_records_sqlite(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
-        rows: &RowsText<'_>,
+        batches: &[&WriteBatch],
+        rows: &Rows<'_>,
     ) -> Result<()> {
         let inner = &*self.inner;
-        let latest: Vec<usize> = (0..batch.records.len())
+        let latest: Vec<usize> = (0..rows.writes.len())
             .filter(|&i| rows.is_latest[i])
             .collect();
         let sizes = latest.iter().map(|&i| {
-            let r = &batch.records[i].record;
+            let r = &rows.writes[i].1.record;
             100 + r.entity_type.as_str().len() + rows.data[i].len()
         });
         for range in chunks(inner.dialect, inner.statement_bytes, 0, 11, sizes) {
@@ -46,7 +39,7 @@ impl SeaWriteTx {
                 .push(columns::LIST)
                 .push(") VALUES ");
             for (n, &i) in latest[range].iter().enumerate() {
-                let r = &batch.records[i].record;
+                let r = &rows.writes[i].1.record;
                 q.push(if n == 0 { "(" } else { ", (" })
                     .ph(t)
                     .push(", ")
@@ -70,27 +63,22 @@ impl SeaWriteTx {
             inner.execute(txn, q).await?;
         }
 
-        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+        let sizes = rows.writes.iter().enumerate().map(|(i, (_, w))| {
             100 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
         });
+        // SQLite binds a shared value at each use: the writer's three count per row.
         for range in chunks(inner.dialect, inner.statement_bytes, 0, 12, sizes) {
-            let offset = range.start;
             let mut q = inner.sql();
             let t = q.param(self.tenant.as_str());
-            let client = q.param(batch.client_id.as_str());
-            let subject = q.param(batch.subject.as_str());
-            let at = q.param(batch.at.as_millis());
+            let mut writers = Writers::new(batches);
             q.push(VERSION_INSERT).push(" VALUES ");
-            for (n, w) in batch.records[range].iter().enumerate() {
+            for (n, i) in range.enumerate() {
+                let (b, w) = rows.writes[i];
                 q.push(if n == 0 { "(" } else { ", (" }).ph(t).push(", ");
-                push_version_values(&mut q, w, rows, offset + n);
-                q.push(", ")
-                    .ph(client)
-                    .push(", ")
-                    .ph(subject)
-                    .push(", ")
-                    .ph(at)
-                    .push(")");
+                push_version_values(&mut q, w, rows, i);
+                q.push(", ");
+                writers.push(&mut q, b);
+                q.push(")");
             }
             inner.execute(txn, q).await?;
         }
@@ -99,39 +87,40 @@ impl SeaWriteTx {
 
     /// PostgreSQL: each row is sent once and written to both tables by one statement (the
     /// upsert of the latest states is a data-modifying `WITH` over the same rows as the version
-    /// insert). The last statement also inserts the audit row and stores the new head, so a
-    /// push of one statement's worth of rows costs one round trip between its load and its
-    /// commit.
+    /// insert). The last statement also inserts the audit rows and stores the new head, so a
+    /// push (or a group of pushes) of one statement's worth of rows costs one round trip between
+    /// its load and its commit.
     pub(super) async fn write_records_postgres(
         &self,
         txn: &DatabaseTransaction,
-        batch: &WriteBatch,
-        rows: &RowsText<'_>,
+        batches: &[&WriteBatch],
+        rows: &Rows<'_>,
     ) -> Result<()> {
         let inner = &*self.inner;
-        let sizes = batch.records.iter().enumerate().map(|(i, w)| {
+        let sizes = rows.writes.iter().enumerate().map(|(i, (_, w))| {
             120 + w.record.entity_type.as_str().len() + rows.data[i].len() + rows.changed[i].len()
         });
-        let ranges = chunks(inner.dialect, inner.statement_bytes, 20, 13, sizes);
+        let shared = 20 + Writers::shared(batches.len()) + 13 * batches.len();
+        let ranges = chunks(inner.dialect, inner.statement_bytes, shared, 13, sizes);
         let last = ranges.len().saturating_sub(1);
         for (chunk, range) in ranges.into_iter().enumerate() {
             let mut q = inner.sql();
             let t = q.param(self.tenant.as_str());
-            let client = q.param(batch.client_id.as_str());
-            let subject = q.param(batch.subject.as_str());
-            let at = q.param(batch.at.as_millis());
+            let mut writers = Writers::new(batches);
             q.push(
                 "WITH input (entity_type, id, version, seq, kind, data, deleted, changed_fields, \
-                 sync_status, created_at, updated_at, edited_at, latest) AS (VALUES ",
+                 sync_status, created_at, updated_at, edited_at, latest, client_id, subject, \
+                 at) AS (VALUES ",
             );
-            let offset = range.start;
-            for (n, w) in batch.records[range].iter().enumerate() {
-                let r = &w.record;
+            for (n, i) in range.enumerate() {
+                let (b, w) = rows.writes[i];
                 q.push(if n == 0 { "(" } else { ", (" });
-                push_version_values(&mut q, w, rows, offset + n);
+                push_version_values(&mut q, w, rows, i);
                 q.push(", ");
-                push_status_and_times(&mut q, r);
-                q.push(", ").bind(rows.is_latest[offset + n]).push(")");
+                push_status_and_times(&mut q, &w.record);
+                q.push(", ").bind(rows.is_latest[i]).push(", ");
+                writers.push(&mut q, b);
+                q.push(")");
             }
             q.push("), upserted AS (INSERT INTO records (tenant_id, ")
                 .push(columns::LIST)
@@ -146,19 +135,16 @@ impl SeaWriteTx {
                 .push(columns::UPSERT_SET)
                 .push(")");
             if chunk == last {
-                self.push_folded_audit_and_head(&mut q, t, batch);
+                self.push_folded_audit_and_head(&mut q, t, batches);
             }
             q.push(" ")
                 .push(VERSION_INSERT)
                 .push(" SELECT ")
                 .ph(t)
-                .push(", entity_type, id, version, seq, kind, data, deleted, changed_fields, ")
-                .ph(client)
-                .push(", ")
-                .ph(subject)
-                .push(", ")
-                .ph(at)
-                .push(" FROM input");
+                .push(
+                    ", entity_type, id, version, seq, kind, data, deleted, changed_fields, \
+                     client_id, subject, at FROM input",
+                );
             inner.execute(txn, q).await?;
         }
         Ok(())
@@ -178,7 +164,7 @@ fn push_status_and_times(q: &mut Sql, r: &Record) {
 
 /// The values of a version row both dialects share, in this order: entity type, id, version,
 /// seq, kind, data, deleted, changed fields. `i` is the row's index in the batch.
-fn push_version_values(q: &mut Sql, w: &RecordWrite, rows: &RowsText<'_>, i: usize) {
+fn push_version_values(q: &mut Sql, w: &RecordWrite, rows: &Rows<'_>, i: usize) {
     let r = &w.record;
     q.bind(r.entity_type.as_str())
         .push(", ")
