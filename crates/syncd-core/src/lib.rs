@@ -15,6 +15,7 @@ mod principal;
 mod pull;
 mod push;
 mod stats;
+mod visibility;
 mod write;
 
 pub use config::EngineConfig;
@@ -26,3 +27,4 @@ pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
 pub use push::PushOutcome;
 pub use stats::{Activity, COUNTS_TTL, Latency, LiveFigures, TenantStats, Window};
+pub use visibility::RemovalView;

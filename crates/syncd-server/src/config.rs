@@ -10,7 +10,7 @@
 //! Values are read as text and converted to the key's type (`"400"` to a number, `"true"` to a
 //! boolean), so a secret of digits stays text.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -151,6 +151,9 @@ pub struct SyncSettings {
     pub strategies: HashMap<String, String>,
     /// Client clocks further ahead than this are clamped (last-write-wins, field-merge).
     pub max_clock_skew_secs: u64,
+    /// Visibility rules by entity type, for types not declared in the entities file (the
+    /// built-in ones): `[sync.visibility.end_user]` (SPEC §11).
+    pub visibility: BTreeMap<String, crate::visibility::VisibilitySettings>,
 }
 
 impl Default for SyncSettings {
@@ -161,6 +164,7 @@ impl Default for SyncSettings {
             entities_file: None,
             strategies: HashMap::new(),
             max_clock_skew_secs: 300,
+            visibility: BTreeMap::new(),
         }
     }
 }

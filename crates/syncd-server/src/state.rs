@@ -60,6 +60,7 @@ impl syncd_hub::RecordSource for StoreRecords {
             since: Since::Seq(after),
             entity_types: types.to_vec(),
             limit: usize::try_from(upto.0 - after.0).unwrap_or(0).max(1),
+            visibility: Vec::new(),
         };
         let page = match self.store.changes(tenant, &query).await {
             Ok(page) => page,

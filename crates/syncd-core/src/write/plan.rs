@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use syncd_conflict::{Context, Incoming, Resolution, ResultStatus, ServerState, resolve};
 use syncd_model::{
-    ChangeError, ChangeOp, ClientId, Cursor, EntityType, Record, StatusUpdate, SyncStatus,
-    Timestamp, Version,
+    ChangeError, ChangeOp, ClientId, EntityType, Record, StatusUpdate, SyncStatus, Timestamp,
+    Version,
 };
 use syncd_store::{
     ConflictEntry, ConflictStatus, Loaded, RecordKey, RecordWrite, Store, WriteBatch, WriteKind,
@@ -124,7 +124,7 @@ impl<'a, S: Store> Planner<'a, S> {
                 });
             }
         }
-        let cursor = Cursor::new(tx.head());
+        let cursor = self.engine.cursor_for(self.p, tx.head());
         if self.origin == Origin::Push {
             self.batch.audit = Some(events::audit(
                 self.client,
@@ -180,6 +180,7 @@ impl<'a, S: Store> Planner<'a, S> {
         server: Option<&Record>,
         creating: bool,
     ) -> Result<()> {
+        checks::writer_sees(self.origin, self.p, change, server)?;
         if let Origin::Crud(mode) = self.origin {
             checks::crud_expectation(mode, &change.entity_type, change, server)?;
         }

@@ -63,7 +63,8 @@ impl Session {
             }
         };
         let expires_at = identity.expires_at;
-        let Ok(p) = principal(identity, self.client_hint.as_deref()) else {
+        let registry = self.state.engine.registry();
+        let Ok(p) = principal(identity, self.client_hint.as_deref(), registry) else {
             let _ = self
                 .error(
                     ErrorCode::Unauthorized,
