@@ -1,8 +1,10 @@
 //! Visibility rules in the engine (SPEC §11): what a principal may see of each type, the
 //! cursors that carry its fingerprint, and the checks reads and writes make with them.
 
+use std::collections::HashMap;
+
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use syncd_model::{Access, Cursor, EntityType, Epoch, Record, RecordId, Seq};
+use syncd_model::{Access, Cursor, EntityType, EntityTypeName, Epoch, Record, RecordId, Seq};
 use syncd_store::{Store, TypeAccess};
 
 use crate::engine::SyncEngine;
@@ -43,6 +45,18 @@ impl<S: Store> SyncEngine<S> {
             .collect()
     }
 
+    /// What the caller sees of each restricted type it may read; a type left out is fully
+    /// visible. What a WebSocket connection registers with the hub.
+    pub fn access_by_type(&self, p: &Principal) -> HashMap<EntityTypeName, Access> {
+        self.readable_types(p)
+            .iter()
+            .filter_map(|ty| match p.access(ty) {
+                Access::All => None,
+                only => Some((ty.name.clone(), only)),
+            })
+            .collect()
+    }
+
     /// A cursor at `seq` for this caller: it carries the caller's visibility fingerprint.
     pub(crate) fn cursor_for(&self, p: &Principal, seq: Seq) -> Cursor {
         Cursor::at(seq, Epoch(0), p.visibility_fingerprint(&self.registry))
@@ -51,7 +65,7 @@ impl<S: Store> SyncEngine<S> {
     /// A cursor handed out under other visibility inputs (another branch, other roles or read
     /// scopes) cannot be continued: what the app holds may include records it no longer sees,
     /// and records it now sees may be older than the cursor.
-    pub(crate) fn check_fingerprint(&self, p: &Principal, cursor: Cursor) -> Result<()> {
+    pub fn check_fingerprint(&self, p: &Principal, cursor: Cursor) -> Result<()> {
         if cursor.fingerprint() == p.visibility_fingerprint(&self.registry) {
             return Ok(());
         }

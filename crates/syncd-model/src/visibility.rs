@@ -31,6 +31,15 @@ impl Visibility {
         !self.rules.is_empty()
     }
 
+    /// The values of the fields the rules read (absent fields left out): what decides, with a
+    /// token's [`Access`], whether the record is visible.
+    pub fn fields_of(&self, data: &Map<String, Value>) -> Map<String, Value> {
+        self.rules
+            .iter()
+            .filter_map(|r| data.get(&r.field).map(|v| (r.field.clone(), v.clone())))
+            .collect()
+    }
+
     /// What a token with `roles` and `claims` may see of this type.
     pub fn access(&self, roles: &[String], claims: &VisibilityClaims) -> Access {
         if self.rules.is_empty() || roles.iter().any(|r| self.bypass_roles.contains(r)) {

@@ -83,6 +83,10 @@ impl syncd_hub::RecordSource for StoreRecords {
                 };
                 Some(RecordChange {
                     entity_type: r.entity_type.clone(),
+                    id: r.id,
+                    rule_fields: ty.visibility.fields_of(&r.data),
+                    // Read back after the fact: the state before the write is not known here.
+                    rule_fields_before: None,
                     action,
                     seq: r.seq,
                     record: r.to_raw(ty),

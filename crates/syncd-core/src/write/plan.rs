@@ -60,6 +60,7 @@ pub(crate) struct Planner<'a, S> {
     errors: Vec<ChangeError>,
     outcomes: Vec<Outcome>,
     written_outcomes: Vec<usize>,
+    rule_fields_before: Vec<Option<Map<String, Value>>>,
     status_updates: Vec<StatusUpdate>,
 }
 
@@ -99,6 +100,7 @@ impl<'a, S: Store> Planner<'a, S> {
             errors: Vec::new(),
             outcomes: Vec::new(),
             written_outcomes: Vec::new(),
+            rule_fields_before: Vec::new(),
             status_updates: Vec::new(),
         }
     }
@@ -138,6 +140,7 @@ impl<'a, S: Store> Planner<'a, S> {
             outcomes: self.outcomes,
             batch: self.batch,
             written_outcomes: self.written_outcomes,
+            rule_fields_before: self.rule_fields_before,
             status_updates: self.status_updates,
             cursor,
             at: self.now,
@@ -409,7 +412,11 @@ impl<'a, S: Store> Planner<'a, S> {
             updated_at: self.now,
             edited_at,
         };
+        let hidden_from_writer =
+            self.origin == Origin::Push && !self.p.access(ty).allows(&record.data);
         self.written_outcomes.push(self.outcomes.len());
+        self.rule_fields_before
+            .push(server.map(|s| ty.visibility.fields_of(&s.data)));
         self.outcomes.push(Outcome {
             index: change.index,
             entity_type: Arc::clone(ty),
@@ -417,7 +424,9 @@ impl<'a, S: Store> Planner<'a, S> {
             status,
             version: record.version,
             conflicting_fields,
-            data: None,
+            data: hidden_from_writer
+                .then(|| syncd_model::raw(&crate::visibility::RemovalView(change.id))),
+            hidden_from_writer,
         });
         // Only a record that a later change of this request touches or references needs to be
         // kept at hand.
@@ -448,6 +457,7 @@ impl<'a, S: Store> Planner<'a, S> {
             version,
             conflicting_fields,
             data: Some(data),
+            hidden_from_writer: false,
         });
     }
 

@@ -116,6 +116,11 @@ impl Session {
         }
         p.scopes = identity.scopes;
         p.roles = identity.roles;
+        let registry = self.state.engine.registry();
+        let mut claims = identity.claims;
+        claims.retain(|name| registry.names_claim(name));
+        p.claims = claims;
+        conn.set_access(self.state.engine.access_by_type(p));
         let readable = self
             .state
             .engine
@@ -174,6 +179,16 @@ impl Session {
             Ok(cursor) => cursor,
             Err(e) => return Ok(Some(Refusal(ErrorCode::BadRequest, e.to_string()))),
         };
+        // A cursor of other visibility inputs cannot be continued (SPEC §11): the client resets,
+        // and the subscription is in force from the head.
+        let reset = match (&cursor, &self.principal) {
+            (Some(c), Some(p)) => self.state.engine.check_fingerprint(p, *c).is_err(),
+            _ => false,
+        };
+        if reset {
+            self.send_reset().await?;
+        }
+        let cursor = cursor.filter(|_| !reset);
         let Some(conn) = self.conn.as_ref() else {
             return Ok(None);
         };
@@ -190,6 +205,25 @@ impl Session {
             Some(cursor) => self.catch_up(cursor, &subscription.types).await,
             None => Ok(None),
         }
+    }
+
+    /// `resync_required` with `reset: true` and the head: drop the local records, pull from the
+    /// start.
+    async fn send_reset(&mut self) -> Result<(), End> {
+        let Some(p) = self.principal.clone() else {
+            return Ok(());
+        };
+        let head = self.state.engine.head(&p).await.ok();
+        let message = protocol::envelope(
+            "resync_required",
+            serde_json::json!({
+                "cursor": head,
+                "reset": true,
+                "message": "the token's visibility inputs changed since this cursor was handed out; drop the local records and pull from the start",
+            }),
+            Timestamp::now(),
+        );
+        self.send(message).await
     }
 
     /// A reconnecting client that names an old cursor learns at once that there is more.
