@@ -152,7 +152,9 @@ impl Inner {
             .ph(s)
             .push(" AND r.seq <= ")
             .bind(upto.0)
-            .push(" AND (");
+            // A record at version 1 was created after the cursor: nobody saw it then. This
+            // keeps the version lookups to records that existed before.
+            .push(" AND r.version > 1 AND (");
         for (i, access) in restricted.iter().enumerate() {
             if i > 0 {
                 q.push(" OR ");
