@@ -108,7 +108,7 @@ e2e! {
 
         // Seqs are contiguous: every record was written once, and the rewound pushes left no gap.
         let tenant_id = TenantId::parse(&t).unwrap();
-        let query = ChangesQuery { since: Since::Seq(Seq(0)), entity_types: Vec::new(), limit: 10_000 };
+        let query = ChangesQuery { since: Since::Seq(Seq(0)), entity_types: Vec::new(), limit: 10_000, visibility: Default::default() };
         let page = app.engine().store().changes(&tenant_id, &query).await.unwrap();
         let seqs: Vec<i64> = page.records.iter().map(|r| r.seq.0).collect();
         assert_eq!(seqs, (1..=all.len() as i64).collect::<Vec<_>>());

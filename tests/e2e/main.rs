@@ -32,6 +32,8 @@ mod process;
 mod pull;
 mod push;
 mod round_trips;
+mod visibility;
+mod visibility_fuzz;
 mod ws;
 mod ws_auth;
 mod ws_instances;

@@ -42,9 +42,10 @@ impl<S: Store> SyncEngine<S> {
         let limit = limit.map_or(100, |n| {
             n.clamp(1, self.config.max_pull_limit as i64) as usize
         });
+        let visibility = self.type_access(p, self.registry.iter().map(|t| t.as_ref()));
         let entries = self
             .store
-            .open_conflicts(&p.tenant, ty.as_ref(), limit)
+            .open_conflicts(&p.tenant, ty.as_ref(), &visibility, limit)
             .await?;
         Ok(entries
             .iter()
@@ -71,6 +72,16 @@ impl<S: Store> SyncEngine<S> {
             .filter(|c| c.status == ConflictStatus::Open)
             .ok_or_else(not_found)?;
         let name = conflict.entity_type.as_str();
+        // A conflict on a record the caller cannot see is not there for it.
+        let ty = self
+            .registry
+            .get(name)
+            .ok_or_else(|| SyncError::unknown_type(name))?;
+        if ty.visibility.is_restricted() {
+            let key = syncd_store::RecordKey::new(ty.name.clone(), conflict.record_id);
+            let record = self.store.get(&p.tenant, &key).await?;
+            self.visible_or_not_found(p, ty, record, not_found)?;
+        }
         if !p.scopes.can_write(name) {
             return Err(SyncError::Forbidden(format!(
                 "the token may not write `{name}`"

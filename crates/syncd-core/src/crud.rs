@@ -164,6 +164,10 @@ impl<S: Store> SyncEngine<S> {
                     include_deleted: params.include_deleted,
                     after,
                     limit,
+                    visibility: match p.access(&ty) {
+                        syncd_model::Access::All => None,
+                        syncd_model::Access::Only(matches) => Some(matches),
+                    },
                 },
             )
             .await?;
@@ -185,11 +189,12 @@ impl<S: Store> SyncEngine<S> {
     async fn live_record(&self, p: &Principal, ty: &EntityType, id: &str) -> Result<Record> {
         let not_found = || SyncError::NotFound(format!("{} {id} not found", ty.name));
         let id = RecordId::parse(id).map_err(|_| not_found())?;
-        self.store
+        let record = self
+            .store
             .get(&p.tenant, &RecordKey::new(ty.name.clone(), id))
             .await?
-            .filter(|r| !r.deleted)
-            .ok_or_else(not_found)
+            .filter(|r| !r.deleted);
+        self.visible_or_not_found(p, ty, record, not_found)
     }
 
     /// `POST /api/{type}`: creates one record (object body) or many (array body, atomic).
@@ -237,9 +242,8 @@ impl<S: Store> SyncEngine<S> {
         let not_found = || SyncError::NotFound(format!("{} {id} not found", ty.name));
         let record_id = RecordId::parse(id).map_err(|_| not_found())?;
         let key = RecordKey::new(ty.name.clone(), record_id);
-        if self.store.get(&p.tenant, &key).await?.is_none() {
-            return Err(not_found());
-        }
+        let record = self.store.get(&p.tenant, &key).await?;
+        self.visible_or_not_found(p, &ty, record, not_found)?;
         let since = Timestamp::now().plus_millis(-self.config.history_window_ms());
         let versions = self.store.history(&p.tenant, &key, since).await?;
         Ok(Value::Array(

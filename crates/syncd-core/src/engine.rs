@@ -136,7 +136,14 @@ impl<S: Store> SyncEngine<S> {
     /// The tenant's head: what a client has seen once it pulled up to here.
     pub async fn head(&self, p: &Principal) -> Result<Cursor> {
         let state = self.sync_state(p).await?;
-        Ok(crate::lifecycle::cursor_at(&state, state.head))
+        Ok(self.cursor_for(p, state.epoch, state.head))
+    }
+
+    /// Creates the store's indexes for the fields visibility rules read (if missing), so that
+    /// restricted pulls stay index-driven. Call once at start, after migrating.
+    pub async fn index_visibility_fields(&self) -> Result<()> {
+        let fields = self.registry.visibility_fields();
+        Ok(self.store.index_visibility_fields(&fields).await?)
     }
 
     /// Readiness: the database answers and is migrated.

@@ -23,6 +23,12 @@ pub enum SyncError {
     /// The token may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Changes of a push address records the token cannot see (SPEC §11); nothing was applied.
+    #[error("{message}")]
+    ForbiddenChanges {
+        message: String,
+        details: Vec<ChangeError>,
+    },
     /// Nothing with this id in the caller's tenant.
     #[error("{0}")]
     NotFound(String),

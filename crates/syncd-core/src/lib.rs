@@ -16,6 +16,7 @@ mod principal;
 mod pull;
 mod push;
 mod stats;
+mod visibility;
 mod write;
 
 pub use config::{EngineConfig, days_to_ms};
@@ -28,3 +29,4 @@ pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};
 pub use push::{GroupCommitStats, PushOutcome};
 pub use stats::{Activity, COUNTS_TTL, Latency, LiveFigures, TenantStats, Window};
+pub use visibility::RemovalView;

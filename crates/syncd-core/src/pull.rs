@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde_json::Value;
-use syncd_model::{Cursor, EntityType, Record, Seq, Timestamp};
+use syncd_model::{Cursor, EntityType, EntityTypeName, Record, RecordId, Seq, Timestamp};
 use syncd_store::{ChangesQuery, Since, Store};
 
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
-use crate::lifecycle::cursor_at;
 use crate::principal::Principal;
+use crate::visibility::RemovalView;
 
 /// Where a pull starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,9 @@ pub fn entity_types(value: Option<&Value>) -> Result<Option<Vec<String>>> {
 pub struct PullResponse {
     /// Every asked-for type, in the order asked, with its records in seq order.
     pub data: Vec<(Arc<EntityType>, Vec<Record>)>,
+    /// Records of those types the caller could see at its cursor and no longer sees (SPEC §11),
+    /// shown under their type after its records.
+    pub removals: Vec<(EntityTypeName, RecordId)>,
     /// `None` for pull-pending, which has no cursor.
     pub cursor: Option<Cursor>,
     pub has_more: bool,
@@ -121,19 +124,45 @@ pub struct PullResponse {
 }
 
 impl PullResponse {
+    /// Records and removals.
     pub fn record_count(&self) -> usize {
-        self.data.iter().map(|(_, r)| r.len()).sum()
+        self.data.iter().map(|(_, r)| r.len()).sum::<usize>() + self.removals.len()
     }
 }
 
-struct Grouped<'a>(&'a [(Arc<EntityType>, Vec<Record>)]);
+struct Grouped<'a>(&'a PullResponse);
+
+/// One type's records, then its removals.
+struct OfType<'a> {
+    ty: &'a EntityType,
+    records: &'a [Record],
+    removals: &'a [(EntityTypeName, RecordId)],
+}
+
+impl Serialize for OfType<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let removed = || self.removals.iter().filter(|(t, _)| *t == self.ty.name);
+        let mut seq = s.serialize_seq(Some(self.records.len() + removed().count()))?;
+        for r in self.records {
+            seq.serialize_element(&r.view(self.ty))?;
+        }
+        for (_, id) in removed() {
+            seq.serialize_element(&RemovalView(*id))?;
+        }
+        seq.end()
+    }
+}
 
 impl Serialize for Grouped<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (ty, records) in self.0 {
-            let views: Vec<_> = records.iter().map(|r| r.view(ty)).collect();
-            map.serialize_entry(ty.name.as_str(), &views)?;
+        let mut map = s.serialize_map(Some(self.0.data.len()))?;
+        for (ty, records) in &self.0.data {
+            let of_type = OfType {
+                ty,
+                records,
+                removals: &self.0.removals,
+            };
+            map.serialize_entry(ty.name.as_str(), &of_type)?;
         }
         map.end()
     }
@@ -142,7 +171,7 @@ impl Serialize for Grouped<'_> {
 impl Serialize for PullResponse {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("PullResponse", 4)?;
-        st.serialize_field("data", &Grouped(&self.data))?;
+        st.serialize_field("data", &Grouped(self))?;
         if let Some(cursor) = &self.cursor {
             st.serialize_field("cursor", cursor)?;
         }
@@ -203,12 +232,15 @@ impl<S: Store> SyncEngine<S> {
         if types.is_empty() {
             return Ok(PullResponse {
                 data: Vec::new(),
-                cursor: Some(cursor_at(&state, start)),
+                removals: Vec::new(),
+                cursor: Some(self.cursor_for(p, state.epoch, start)),
                 has_more: false,
                 sync_timestamp: now,
             });
         }
-        let every_type = types.len() == self.registry.len();
+        let visibility = self.type_access(p, types.iter().map(|t| t.as_ref()));
+        // Restricted reads name their types, so that the store knows which are not restricted.
+        let every_type = types.len() == self.registry.len() && visibility.is_empty();
         let query = ChangesQuery {
             since,
             entity_types: if every_type {
@@ -217,6 +249,7 @@ impl<S: Store> SyncEngine<S> {
                 types.iter().map(|t| t.name.clone()).collect()
             },
             limit,
+            visibility,
         };
         let page = self.store.changes(&p.tenant, &query).await?;
         let mut data: Vec<(Arc<EntityType>, Vec<Record>)> =
@@ -229,7 +262,12 @@ impl<S: Store> SyncEngine<S> {
         }
         let response = PullResponse {
             data,
-            cursor: Some(cursor_at(&state, page.next.max(start))),
+            removals: page
+                .removals
+                .into_iter()
+                .map(|r| (r.entity_type, r.id))
+                .collect(),
+            cursor: Some(self.cursor_for(p, state.epoch, page.next.max(start))),
             has_more: page.has_more,
             sync_timestamp: now,
         };
@@ -252,9 +290,14 @@ impl<S: Store> SyncEngine<S> {
         let mut has_more = false;
         let mut data = Vec::with_capacity(types.len());
         for ty in types {
+            let access = p.access(&ty);
+            let visible = match &access {
+                syncd_model::Access::All => None,
+                syncd_model::Access::Only(matches) => Some(matches.as_slice()),
+            };
             let mut records = self
                 .store
-                .pending(&p.tenant, &ty.name, &ty.pending, limit)
+                .pending(&p.tenant, &ty.name, &ty.pending, visible, limit)
                 .await?;
             if records.len() > limit {
                 records.truncate(limit);
@@ -264,6 +307,7 @@ impl<S: Store> SyncEngine<S> {
         }
         Ok(PullResponse {
             data,
+            removals: Vec::new(),
             cursor: None,
             has_more,
             sync_timestamp: Timestamp::now(),

@@ -33,6 +33,9 @@ fn event(head: i64) -> ChangeEvent {
         counts: vec![(end_user.clone(), 1)],
         records: vec![RecordChange {
             entity_type: end_user,
+            id: syncd_model::RecordId::new_v7(),
+            rule_fields: serde_json::Map::new(),
+            rule_fields_before: None,
             action: RecordAction::Update,
             seq: Seq(head),
             record: syncd_model::raw(

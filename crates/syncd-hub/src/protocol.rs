@@ -118,6 +118,44 @@ pub fn data_update(change: &RecordChange, origin: &ClientId, timestamp: Timestam
 }
 
 #[derive(Serialize)]
+struct Removed {
+    id: String,
+    deleted: bool,
+    removed: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RemovalUpdate<'a> {
+    #[serde(rename = "type")]
+    entity_type: &'a str,
+    action: &'static str,
+    data: Removed,
+    cursor: Cursor,
+    origin_client_id: &'a ClientId,
+}
+
+/// A `data_update` with action `remove`: the record left what the connection may see (SPEC
+/// §11); it carries the id and nothing else.
+pub fn data_removal(change: &RecordChange, origin: &ClientId, timestamp: Timestamp) -> Bytes {
+    envelope(
+        "data_update",
+        RemovalUpdate {
+            entity_type: change.entity_type.as_str(),
+            action: syncd_model::RecordAction::Remove.as_str(),
+            data: Removed {
+                id: change.id.to_string(),
+                deleted: true,
+                removed: true,
+            },
+            cursor: Cursor::new(change.seq),
+            origin_client_id: origin,
+        },
+        timestamp,
+    )
+}
+
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StatusUpdateData<'a> {
     entity_type: &'a str,

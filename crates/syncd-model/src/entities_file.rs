@@ -75,6 +75,17 @@ struct EntityDef {
     additional_fields: bool,
     #[serde(default)]
     fields: BTreeMap<String, Spanned<FieldDef>>,
+    visibility: Option<Spanned<Vec<RuleDef>>>,
+    #[serde(default)]
+    visibility_bypass_roles: Vec<String>,
+}
+
+/// `{ field = "assigned_to", claim = "sub" }` (SPEC §11).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RuleDef {
+    field: String,
+    claim: String,
 }
 
 #[derive(Deserialize)]
@@ -237,9 +248,13 @@ fn convert_entity(
         let at = pending.span().start;
         return Err(undeclared(at, "pending filter", &pending.get_ref().field));
     }
-    let mut builder = EntityType::builder(name)
+    let mut builder = EntityType::builder(name.clone())
         .search(search)
-        .additional_fields(def.additional_fields);
+        .additional_fields(def.additional_fields)
+        .visibility_bypass_roles(def.visibility_bypass_roles);
+    if let Some(rules) = def.visibility {
+        builder = convert_visibility(file, text, &name, &def.fields, rules, builder)?;
+    }
     if let Some(strategy) = def.strategy {
         builder = builder.strategy(strategy.into_inner());
     }
@@ -292,6 +307,40 @@ fn convert_entity(
             fields,
         },
     ))
+}
+
+fn convert_visibility(
+    file: &str,
+    text: &str,
+    name: &EntityTypeName,
+    fields: &BTreeMap<String, Spanned<FieldDef>>,
+    rules: Spanned<Vec<RuleDef>>,
+    mut builder: crate::schema::EntityTypeBuilder,
+) -> Result<crate::schema::EntityTypeBuilder, ConfigError> {
+    let at = rules.span().start;
+    for rule in rules.into_inner() {
+        // Checked here as well as by the registry, so that the error points at the rule.
+        let problem = match fields.get(&rule.field).map(|f| f.get_ref().ty) {
+            Some(FieldType::String | FieldType::Uuid) => None,
+            Some(other) => Some(format!(
+                "is of type {other}; rules name string or uuid fields"
+            )),
+            None => Some("is not a declared field".to_owned()),
+        };
+        if let Some(problem) = problem {
+            return Err(ConfigError::at(
+                file,
+                text,
+                at,
+                format!(
+                    "entity type `{name}`: visibility rule field `{}` {problem}",
+                    rule.field
+                ),
+            ));
+        }
+        builder = builder.visible_when(rule.field, rule.claim);
+    }
+    Ok(builder)
 }
 
 fn convert_field(def: FieldDef) -> Result<FieldSchema, String> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::ids::{ClientId, Cursor, EntityTypeName, RecordId, Seq, TenantId};
 use crate::record::SyncStatus;
@@ -13,6 +14,8 @@ pub enum RecordAction {
     Create,
     Update,
     Delete,
+    /// The record left what a connection may see (SPEC §11): it drops its copy.
+    Remove,
 }
 
 impl RecordAction {
@@ -21,6 +24,7 @@ impl RecordAction {
             RecordAction::Create => "create",
             RecordAction::Update => "update",
             RecordAction::Delete => "delete",
+            RecordAction::Remove => "remove",
         }
     }
 }
@@ -29,16 +33,27 @@ impl RecordAction {
 #[derive(Debug, Clone)]
 pub struct RecordChange {
     pub entity_type: EntityTypeName,
+    pub id: RecordId,
     pub action: RecordAction,
     pub seq: Seq,
     /// The record as clients see it, rendered once.
     pub record: Arc<RawValue>,
+    /// The fields the type's visibility rules read, after the write; empty for a type without
+    /// rules. The hub decides with them which connections see the record.
+    pub rule_fields: Map<String, Value>,
+    /// The same fields before the write: `None` for a new record, or where the previous state
+    /// is not known (an event read back from the store). A connection that saw the record
+    /// before and does not now gets a removal.
+    pub rule_fields_before: Option<Map<String, Value>>,
 }
 
 impl PartialEq for RecordChange {
     fn eq(&self, other: &Self) -> bool {
         self.entity_type == other.entity_type
+            && self.id == other.id
             && self.action == other.action
+            && self.rule_fields == other.rule_fields
+            && self.rule_fields_before == other.rule_fields_before
             && self.seq == other.seq
             && self.record.get() == other.record.get()
     }

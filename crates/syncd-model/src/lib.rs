@@ -16,6 +16,7 @@ pub mod schema;
 pub mod text;
 pub mod timestamp;
 pub mod validate;
+pub mod visibility;
 
 pub use change::{
     Change, ChangeError, ChangeErrorKind, ChangeOp, PushBody, PushBodyError, RawChange,
@@ -36,3 +37,4 @@ pub use schema::{
 };
 pub use timestamp::{Timestamp, TimestampError};
 pub use validate::{FieldError, Limits};
+pub use visibility::{Access, FieldIn, Visibility, VisibilityClaims, VisibilityRule};

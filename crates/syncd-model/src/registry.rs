@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::ids::{EntityTypeName, IdError, is_identifier};
 use crate::schema::{DeletionRule, EntityType, FieldSchema, FieldType, PendingCondition};
 use crate::validate::{Limits, check_value, is_server_managed};
+use crate::visibility::Visibility;
 
 /// Why a set of entity types does not form a registry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,7 +36,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn builder() -> RegistryBuilder {
-        RegistryBuilder { types: Vec::new() }
+        RegistryBuilder::default()
     }
 
     /// The two built-in types only.
@@ -63,12 +64,40 @@ impl Registry {
     pub fn is_empty(&self) -> bool {
         self.types.is_empty()
     }
+
+    /// Whether any type restricts what a token sees.
+    pub fn has_visibility_rules(&self) -> bool {
+        self.types.iter().any(|t| t.visibility.is_restricted())
+    }
+
+    /// Every `(type, field)` a visibility rule reads: what the stores index.
+    pub fn visibility_fields(&self) -> Vec<(EntityTypeName, String)> {
+        let mut out: Vec<(EntityTypeName, String)> = Vec::new();
+        for ty in self.types.iter() {
+            for rule in &ty.visibility.rules {
+                let pair = (ty.name.clone(), rule.field.clone());
+                if !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether some type's rule names this claim: only those claims a principal carries.
+    pub fn names_claim(&self, claim: &str) -> bool {
+        self.types
+            .iter()
+            .any(|t| t.visibility.rules.iter().any(|r| r.claim == claim))
+    }
 }
 
 /// Collects entity types, then checks them together (references, search fields, rules).
 #[derive(Debug, Clone, Default)]
 pub struct RegistryBuilder {
     types: Vec<EntityType>,
+    /// Rules set from outside the types' definitions (the configuration, for built-in types).
+    visibility: Vec<(String, Visibility)>,
 }
 
 impl RegistryBuilder {
@@ -88,7 +117,24 @@ impl RegistryBuilder {
         self
     }
 
-    pub fn build(self) -> Result<Registry, RegistryError> {
+    /// Sets the visibility rules of a type registered before or after this call (the built-in
+    /// types get theirs from the configuration).
+    pub fn visibility(mut self, entity_type: impl Into<String>, rules: Visibility) -> Self {
+        self.visibility.push((entity_type.into(), rules));
+        self
+    }
+
+    pub fn build(mut self) -> Result<Registry, RegistryError> {
+        for (name, rules) in std::mem::take(&mut self.visibility) {
+            let Some(ty) = self.types.iter_mut().find(|t| t.name.as_str() == name) else {
+                return Err(RegistryError::Invalid {
+                    ty: name,
+                    field: None,
+                    problem: "visibility rules are set for a type that is not registered".into(),
+                });
+            };
+            ty.visibility = rules;
+        }
         let mut by_name = HashMap::new();
         for (i, ty) in self.types.iter().enumerate() {
             if by_name.insert(ty.name.as_str().to_owned(), i).is_some() {
@@ -119,6 +165,7 @@ fn check_type(ty: &EntityType, known: &HashMap<String, usize>) -> Result<(), Reg
     }
     check_search(ty)?;
     check_deletion(ty)?;
+    check_visibility(ty)?;
     for condition in &ty.pending {
         if let PendingCondition::FieldEquals { field, .. } = condition
             && ty.field(field).is_none()
@@ -245,6 +292,42 @@ fn check_deletion(ty: &EntityType) -> Result<(), RegistryError> {
             None,
             format!("deletion value {value} does not fit field `{field}`"),
         ));
+    }
+    Ok(())
+}
+
+/// Rules name declared string or uuid fields (their values are what claims are compared with)
+/// and a claim.
+fn check_visibility(ty: &EntityType) -> Result<(), RegistryError> {
+    for rule in &ty.visibility.rules {
+        let field = &rule.field;
+        match ty.field(field) {
+            Some(s) if matches!(s.ty, FieldType::String | FieldType::Uuid) => {}
+            Some(s) => {
+                return Err(invalid(
+                    ty,
+                    Some(field),
+                    format!(
+                        "visibility rule field `{field}` is of type {}; rules name string or uuid fields",
+                        s.ty
+                    ),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    ty,
+                    None,
+                    format!("visibility rule field `{field}` is not a declared field"),
+                ));
+            }
+        }
+        if rule.claim.trim().is_empty() {
+            return Err(invalid(
+                ty,
+                None,
+                format!("visibility rule on `{field}` names no claim"),
+            ));
+        }
     }
     Ok(())
 }

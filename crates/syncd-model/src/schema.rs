@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::ids::EntityTypeName;
 use crate::record::SyncStatus;
+use crate::visibility::{Visibility, VisibilityRule};
 
 /// The type of a declared field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,6 +200,8 @@ pub struct EntityType {
     pub aliases: Vec<FieldAlias>,
     /// Render the seeds' `server_synced` and `last_updated` fields (the `end_user` table).
     pub legacy_sync_fields: bool,
+    /// Which records a token sees inside its tenant (SPEC §11); no rules = all of them.
+    pub visibility: Visibility,
 }
 
 impl EntityType {
@@ -215,6 +218,7 @@ impl EntityType {
                 additional_fields: false,
                 aliases: Vec::new(),
                 legacy_sync_fields: false,
+                visibility: Visibility::default(),
             },
         }
     }
@@ -281,6 +285,26 @@ impl EntityTypeBuilder {
 
     pub fn legacy_sync_fields(mut self) -> Self {
         self.ty.legacy_sync_fields = true;
+        self
+    }
+
+    /// A record is visible to a token when its `field` equals the token's `claim` (or is in it,
+    /// for a list claim); with several rules, when any matches.
+    pub fn visible_when(mut self, field: impl Into<String>, claim: impl Into<String>) -> Self {
+        self.ty.visibility.rules.push(VisibilityRule {
+            field: field.into(),
+            claim: claim.into(),
+        });
+        self
+    }
+
+    /// Roles that see every record of the type whatever its rules.
+    pub fn visibility_bypass_roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ty.visibility.bypass_roles = roles.into_iter().map(Into::into).collect();
         self
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 use syncd_core::Scopes;
-use syncd_model::{ClientId, SubjectId, TenantId};
+use syncd_model::{ClientId, SubjectId, TenantId, VisibilityClaims};
 
 use crate::config::{AuthSettings, Secret};
 
@@ -18,6 +18,9 @@ pub struct Identity {
     pub client: Option<ClientId>,
     pub scopes: Scopes,
     pub roles: Vec<String>,
+    /// The claims visibility rules can name: strings and lists of strings, `sub`, `client_id` and
+    /// `roles` included.
+    pub claims: VisibilityClaims,
     /// Expiry, Unix seconds.
     pub expires_at: i64,
 }
@@ -74,6 +77,9 @@ struct Claims {
     #[serde(default)]
     roles: Option<Vec<String>>,
     scope: Option<String>,
+    /// Every other claim: visibility rules may name any of them (SPEC §11).
+    #[serde(flatten)]
+    other: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The claims syncd issues.
@@ -201,11 +207,23 @@ impl Authenticator {
         let tenant = TenantId::parse(tenant).map_err(|_| AuthError::BadClaim("tenant_id"))?;
         let subject = SubjectId::parse(claims.sub.ok_or(AuthError::MissingClaim("sub"))?)
             .map_err(|_| AuthError::BadClaim("sub"))?;
+        let mut rule_claims = VisibilityClaims::new();
+        for (name, value) in &claims.other {
+            rule_claims.insert_json(name, value);
+        }
+        rule_claims.insert("sub", [subject.as_str()]);
+        if let Some(client) = &claims.client_id {
+            rule_claims.insert("client_id", [client.as_str()]);
+        }
+        if let Some(roles) = &claims.roles {
+            rule_claims.insert("roles", roles.iter().map(String::as_str));
+        }
         let client = claims
             .client_id
             .map(|c| ClientId::parse(c).map_err(|_| AuthError::BadClaim("client_id")))
             .transpose()?;
         Ok(Identity {
+            claims: rule_claims,
             tenant,
             subject,
             client,

@@ -10,7 +10,7 @@
 //! Values are read as text and converted to the key's type (`"400"` to a number, `"true"` to a
 //! boolean), so a secret of digits stays text.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -162,6 +162,9 @@ pub struct SyncSettings {
     /// Group commit: the most changes one transaction of a tenant's queued pushes applies;
     /// 0 = every push in a transaction of its own.
     pub group_commit_changes: usize,
+    /// Visibility rules by entity type, for types not declared in the entities file (the
+    /// built-in ones): `[sync.visibility.end_user]` (SPEC §11).
+    pub visibility: BTreeMap<String, crate::visibility::VisibilitySettings>,
 }
 
 impl Default for SyncSettings {
@@ -177,6 +180,7 @@ impl Default for SyncSettings {
             maintenance_interval_secs: 3600,
             maintenance_batch: 1000,
             group_commit_changes: 2000,
+            visibility: BTreeMap::new(),
         }
     }
 }

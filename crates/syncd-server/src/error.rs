@@ -137,7 +137,9 @@ impl ApiError {
         match self {
             ApiError::Sync(e) => match e {
                 SyncError::BadRequest { .. } => ErrorCode::BadRequest,
-                SyncError::Forbidden(_) => ErrorCode::Forbidden,
+                SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => {
+                    ErrorCode::Forbidden
+                }
                 SyncError::NotFound(_) => ErrorCode::NotFound,
                 SyncError::VersionConflict(_) => ErrorCode::VersionConflict,
                 SyncError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
@@ -170,6 +172,7 @@ impl ApiError {
     fn details(&self) -> &[ChangeError] {
         match self {
             ApiError::Sync(SyncError::BadRequest { details, .. })
+            | ApiError::Sync(SyncError::ForbiddenChanges { details, .. })
             | ApiError::Sync(SyncError::Invalid { details, .. }) => details,
             _ => &[],
         }

@@ -13,7 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use syncd_core::Principal;
-use syncd_model::ClientId;
+use syncd_model::{ClientId, Registry};
 
 use crate::auth::{AuthError, Identity};
 use crate::error::ApiError;
@@ -72,7 +72,12 @@ pub fn client_header(req: &HttpRequest) -> Option<&str> {
 /// The caller as the engine knows it, for HTTP and WebSocket alike. The client id is the
 /// token's `client_id`, else `client_hint` (the `X-Client-Id` header, else the WebSocket
 /// `clientId` query parameter), else the subject.
-pub fn principal(identity: Identity, client_hint: Option<&str>) -> Result<Principal, ApiError> {
+/// Of the token's claims the principal keeps those that visibility rules of `registry` name.
+pub fn principal(
+    identity: Identity,
+    client_hint: Option<&str>,
+    registry: &Registry,
+) -> Result<Principal, ApiError> {
     let invalid = |e: syncd_model::IdError| ApiError::BadRequest(format!("client id: {e}"));
     let (client, explicit) = match (identity.client, client_hint) {
         (Some(client), _) => (client, true),
@@ -82,7 +87,10 @@ pub fn principal(identity: Identity, client_hint: Option<&str>) -> Result<Princi
             false,
         ),
     };
+    let mut claims = identity.claims;
+    claims.retain(|name| registry.names_claim(name));
     Ok(Principal {
+        claims,
         tenant: identity.tenant,
         subject: identity.subject,
         client,
@@ -112,7 +120,11 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .limiter
         .check(identity.tenant.as_str(), identity.subject.as_str())
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    Ok(Caller(principal(identity, client_header(req))?))
+    Ok(Caller(principal(
+        identity,
+        client_header(req),
+        state.engine.registry(),
+    )?))
 }
 
 /// A JSON request body within the configured size; an empty body reads as `{}`.

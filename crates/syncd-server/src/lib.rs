@@ -19,6 +19,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod visibility;
 pub mod ws;
 
 pub use config::Settings;

@@ -34,6 +34,8 @@ pub enum StartupError {
     Auth(#[from] AuthConfigError),
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("indexes of the visibility rules: {0}")]
+    Visibility(String),
     #[error("conflict strategies: {0}")]
     Strategy(#[from] StrategyConfigError),
     #[error("backplane (LISTEN/NOTIFY): {0}")]
@@ -48,7 +50,10 @@ pub enum StartupError {
 
 /// The entity registry: the built-in types plus those of the entities file, if configured.
 pub fn load_registry(settings: &Settings) -> Result<Registry, StartupError> {
-    let builder = Registry::builder().with_builtins();
+    let mut builder = Registry::builder().with_builtins();
+    for (ty, rules) in &settings.sync.visibility {
+        builder = builder.visibility(ty.clone(), rules.to_model());
+    }
     match &settings.sync.entities_file {
         None => Ok(builder
             .build()
@@ -151,6 +156,10 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         hub.clone(),
         settings.engine_config(),
     )?);
+    engine
+        .index_visibility_fields()
+        .await
+        .map_err(|e| StartupError::Visibility(crate::error::error_chain(&e)))?;
     let listener =
         TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
             bind: settings.server.bind.clone(),

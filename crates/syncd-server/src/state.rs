@@ -60,6 +60,7 @@ impl syncd_hub::RecordSource for StoreRecords {
             since: Since::Seq(after),
             entity_types: types.to_vec(),
             limit: usize::try_from(upto.0 - after.0).unwrap_or(0).max(1),
+            visibility: Vec::new(),
         };
         let page = match self.store.changes(tenant, &query).await {
             Ok(page) => page,
@@ -82,6 +83,10 @@ impl syncd_hub::RecordSource for StoreRecords {
                 };
                 Some(RecordChange {
                     entity_type: r.entity_type.clone(),
+                    id: r.id,
+                    rule_fields: ty.visibility.fields_of(&r.data),
+                    // Read back after the fact: the state before the write is not known here.
+                    rule_fields_before: None,
                     action,
                     seq: r.seq,
                     record: r.to_raw(ty),

@@ -53,6 +53,7 @@ pub fn since(seq: i64, types: &[&str], limit: usize) -> ChangesQuery {
         since: Since::Seq(Seq(seq)),
         entity_types: types.iter().map(|t| ty(t)).collect(),
         limit,
+        visibility: Vec::new(),
     }
 }
 
@@ -65,6 +66,7 @@ pub fn list_query(entity_type: &str) -> ListQuery {
         include_deleted: false,
         after: Seq::ZERO,
         limit: 100,
+        visibility: None,
     }
 }
 

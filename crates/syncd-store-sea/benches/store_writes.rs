@@ -117,6 +117,7 @@ async fn pull_all(store: &SeaStore, ids: &Ids, limit: usize) -> usize {
                 since: Since::Seq(Seq::ZERO),
                 entity_types: vec![ids.ty.clone()],
                 limit,
+                visibility: Vec::new(),
             },
         )
         .await

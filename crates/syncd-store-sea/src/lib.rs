@@ -98,6 +98,7 @@ mod sql;
 mod stats;
 mod store;
 mod tx;
+mod visibility;
 
 pub use connect::{SeaStore, StoreOptions};
 pub use deadline::TimedOut;

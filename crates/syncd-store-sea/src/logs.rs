@@ -3,7 +3,9 @@
 
 use sea_orm::ConnectionTrait;
 use syncd_model::{ClientId, EntityTypeName, TenantId, Timestamp};
-use syncd_store::{ConflictEntry, IdempotencyEntry, PurgeStats, RecordKey, Result, VersionEntry};
+use syncd_store::{
+    ConflictEntry, IdempotencyEntry, PurgeStats, RecordKey, Result, TypeAccess, VersionEntry,
+};
 use uuid::Uuid;
 
 use crate::inner::Inner;
@@ -42,16 +44,41 @@ impl Inner {
         &self,
         tenant: &TenantId,
         entity_type: Option<&EntityTypeName>,
+        visibility: &[TypeAccess],
         limit: usize,
     ) -> Result<Vec<ConflictEntry>> {
         let mut q = self.sql();
+        let t = q.param(tenant.as_str());
         q.push("SELECT ")
             .columns(rows::CONFLICT)
             .push(" FROM conflicts WHERE tenant_id = ")
-            .bind(tenant.as_str())
+            .ph(t)
             .push(" AND status = 'open'");
         if let Some(ty) = entity_type {
             q.push(" AND entity_type = ").bind(ty.as_str());
+        }
+        if !visibility.is_empty() {
+            // A conflict of a restricted type shows when its record is visible now.
+            q.push(" AND (entity_type NOT IN ");
+            q.bind_list(visibility.iter().map(|v| v.entity_type.as_str()));
+            q.push(" OR EXISTS (SELECT 1 FROM records r WHERE r.tenant_id = ")
+                .ph(t)
+                .push(" AND r.entity_type = conflicts.entity_type AND r.id = conflicts.record_id AND (");
+            for (i, access) in visibility.iter().enumerate() {
+                if i > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(r.entity_type = ")
+                    .bind(access.entity_type.as_str())
+                    .push(" AND ");
+                crate::visibility::matches(
+                    &mut q,
+                    crate::visibility::Table::Records,
+                    &access.matches,
+                )?;
+                q.push(")");
+            }
+            q.push(")))");
         }
         q.push(" ORDER BY created_at, id LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));

@@ -9,14 +9,14 @@
 //! copying every column, and that cost a third of a 10 000-record pull.
 
 use sea_orm::ConnectionTrait;
-use syncd_model::{EntityTypeName, PendingCondition, Record, Seq, TenantId};
+use syncd_model::{EntityTypeName, FieldIn, PendingCondition, Record, Seq, TenantId};
 use syncd_store::{
     ChangePage, ChangesQuery, ListPage, ListQuery, RecordKey, Result, Since, StoreError,
 };
 
 use crate::inner::Inner;
 use crate::sql::{self, Dialect, Param, Sql, limit_plus_one};
-use crate::{columns, error, filters};
+use crate::{columns, error, filters, visibility};
 
 impl Inner {
     /// The tenant's last committed seq.
@@ -47,6 +47,7 @@ impl Inner {
             Since::Seq(s) if s >= head => {
                 return Ok(ChangePage {
                     records: Vec::new(),
+                    removals: Vec::new(),
                     has_more: false,
                     next: s.max(head),
                 });
@@ -79,6 +80,7 @@ impl Inner {
         }
         q.push(" AND seq <= ").bind(head.0);
         filters::entity_types(&mut q, &query.entity_types);
+        visibility::visible(&mut q, &query.entity_types, &query.visibility)?;
         q.push(" ORDER BY seq LIMIT ")
             .bind(limit_plus_one(query.limit));
         let mut records = self.select_records(&self.db, q).await?;
@@ -89,11 +91,59 @@ impl Inner {
         } else {
             head.max(floor)
         };
-        Ok(ChangePage {
+        let page = ChangePage {
             records,
+            removals: Vec::new(),
             has_more,
             next,
-        })
+        };
+        match query.since {
+            Since::Seq(since) if since > Seq::ZERO && !query.visibility.is_empty() => {
+                self.with_removals(tenant, since, query, page).await
+            }
+            _ => Ok(page),
+        }
+    }
+
+    /// Adds the removals of `(since, page.next]` to a page, keeping records and removals
+    /// together within the limit: when they are more, the page ends earlier.
+    async fn with_removals(
+        &self,
+        tenant: &TenantId,
+        since: Seq,
+        query: &ChangesQuery,
+        mut page: ChangePage,
+    ) -> Result<ChangePage> {
+        let mut removals = self
+            .removals(tenant, since, page.next, &query.visibility, query.limit)
+            .await?;
+        if page.records.len() + removals.len() > query.limit {
+            // Keep the `limit` lowest seqs of both lists.
+            let (mut r, mut m, mut kept) = (0, 0, 0);
+            let mut last = since;
+            while kept < query.limit {
+                let take_record = match (page.records.get(r), removals.get(m)) {
+                    (Some(a), Some(b)) => a.seq < b.seq,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                if take_record {
+                    last = page.records[r].seq;
+                    r += 1;
+                } else {
+                    last = removals[m].seq;
+                    m += 1;
+                }
+                kept += 1;
+            }
+            page.records.truncate(r);
+            removals.truncate(m);
+            page.has_more = true;
+            page.next = last;
+        }
+        page.removals = removals;
+        Ok(page)
     }
 
     /// `SELECT <records> FROM records WHERE tenant_id = … AND entity_type = …`, to go on with.
@@ -133,6 +183,10 @@ impl Inner {
             q.push(" AND ");
             filters::search(&mut q, fields, text)?;
         }
+        if let Some(visible) = &query.visibility {
+            q.push(" AND ");
+            visibility::matches(&mut q, visibility::Table::Plain, visible)?;
+        }
         q.push(" ORDER BY seq LIMIT ")
             .bind(limit_plus_one(query.limit));
         let mut records = self.select_records(&self.db, q).await?;
@@ -152,10 +206,15 @@ impl Inner {
         tenant: &TenantId,
         entity_type: &EntityTypeName,
         conditions: &[PendingCondition],
+        visible: Option<&[FieldIn]>,
         limit: usize,
     ) -> Result<Vec<Record>> {
         let mut q = self.select_of_type(tenant, entity_type);
         q.push(" AND NOT deleted");
+        if let Some(visible) = visible {
+            q.push(" AND ");
+            visibility::matches(&mut q, visibility::Table::Plain, visible)?;
+        }
         for condition in conditions {
             q.push(" AND ");
             match condition {

@@ -106,6 +106,19 @@ impl Sql {
         })
     }
 
+    /// Appends a name as SQL text, after checking that it is an identifier (`[a-z][a-z0-9_]*`,
+    /// what entity type and field names are): the one way text that is not `'static` enters a
+    /// statement, for expressions an expression index must see literally.
+    pub(crate) fn push_identifier(&mut self, name: &str) -> Result<&mut Self, StoreError> {
+        if !syncd_model::ids::is_identifier(name) {
+            return Err(StoreError::internal(format!(
+                "{name:?} is not an identifier and cannot be written into a statement"
+            )));
+        }
+        self.text.push_str(name);
+        Ok(self)
+    }
+
     /// Appends a column list in this statement's dialect.
     pub(crate) fn columns(&mut self, columns: Columns) -> &mut Self {
         self.push_dialect(columns.sqlite, columns.postgres)

@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use syncd_model::{
-    ClientId, EntityTypeName, PendingCondition, Record, Seq, TenantId, Timestamp, Version,
+    ClientId, EntityTypeName, FieldIn, PendingCondition, Record, Seq, TenantId, Timestamp, Version,
 };
 use syncd_store::{
     ChangePage, ChangesQuery, ConflictEntry, IdempotencyEntry, ListPage, ListQuery, Loaded,
-    PurgeStats, RecordKey, Result, Store, SyncState, VersionEntry, WriteTx,
+    PurgeStats, RecordKey, Result, Store, SyncState, TypeAccess, VersionEntry, WriteTx,
 };
 use uuid::Uuid;
 
@@ -107,12 +107,14 @@ impl Store for SeaStore {
         tenant: &TenantId,
         entity_type: &EntityTypeName,
         conditions: &[PendingCondition],
+        visible: Option<&[FieldIn]>,
         limit: usize,
     ) -> Result<Vec<Record>> {
         bounded(
             self.inner.bounds.call(),
             "a pending read",
-            self.inner.pending(tenant, entity_type, conditions, limit),
+            self.inner
+                .pending(tenant, entity_type, conditions, visible, limit),
         )
         .await
     }
@@ -135,12 +137,14 @@ impl Store for SeaStore {
         &self,
         tenant: &TenantId,
         entity_type: Option<&EntityTypeName>,
+        visibility: &[TypeAccess],
         limit: usize,
     ) -> Result<Vec<ConflictEntry>> {
         bounded(
             self.inner.bounds.call(),
             "a conflicts read",
-            self.inner.open_conflicts(tenant, entity_type, limit),
+            self.inner
+                .open_conflicts(tenant, entity_type, visibility, limit),
         )
         .await
     }
@@ -177,6 +181,11 @@ impl Store for SeaStore {
         // Background maintenance, not a request: a large backlog may take longer than any
         // request bound, and nobody waits for it.
         self.inner.purge(idempotency_before, versions_before).await
+    }
+
+    async fn index_visibility_fields(&self, fields: &[(EntityTypeName, String)]) -> Result<()> {
+        // Start-up work: building an index over a large table takes what it takes.
+        self.inner.index_visibility_fields(fields).await
     }
 
     async fn ping(&self) -> Result<()> {

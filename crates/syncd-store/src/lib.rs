@@ -9,6 +9,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+pub use syncd_model::FieldIn;
 use syncd_model::{
     ClientId, EntityTypeName, Epoch, PendingCondition, Record, RecordId, Seq, SubjectId, TenantId,
     Timestamp, Version,
@@ -343,20 +344,42 @@ pub enum Since {
     UpdatedAfter(Timestamp),
 }
 
+/// The records of one type a reader may see (SPEC §11): those matching any of `matches`; none
+/// = no record of the type. A type a query names without a `TypeAccess` is fully visible.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TypeAccess {
+    pub entity_type: EntityTypeName,
+    pub matches: Vec<FieldIn>,
+}
+
 /// A read of what changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangesQuery {
     pub since: Since,
-    /// Empty = every type.
+    /// Empty = every type; with `visibility`, the types are always listed.
     pub entity_types: Vec<EntityTypeName>,
     pub limit: usize,
+    /// The restricted types among those read. With a cursor (`Since::Seq` above 0), a record
+    /// of such a type changed after it that the reader cannot see now but could at the cursor
+    /// (or whose state at the cursor the history no longer holds) comes back as a removal.
+    pub visibility: Vec<TypeAccess>,
+}
+
+/// A record the reader could see at its cursor and no longer sees: its app drops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub entity_type: EntityTypeName,
+    pub id: RecordId,
+    pub seq: Seq,
 }
 
 /// A page of changed records: each record once, in its latest state, in seq order,
-/// tombstones included.
+/// tombstones included. Records and removals together are at most the query's limit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangePage {
     pub records: Vec<Record>,
+    /// In seq order; only with a visibility-restricted query.
+    pub removals: Vec<Removal>,
     pub has_more: bool,
     /// Where the next read starts: the last record's seq when `has_more`, otherwise the
     /// tenant's head as of this read.
@@ -375,6 +398,8 @@ pub struct ListQuery {
     /// Records after this seq (paging).
     pub after: Seq,
     pub limit: usize,
+    /// `None` = every record; else only those matching one of these (SPEC §11).
+    pub visibility: Option<Vec<FieldIn>>,
 }
 
 /// A page of a list, in seq order.
@@ -436,13 +461,14 @@ pub trait Store: Send + Sync + 'static {
     /// A REST list page.
     async fn list(&self, tenant: &TenantId, query: &ListQuery) -> Result<ListPage>;
 
-    /// Live records of a type matching every condition, in seq order, at most `limit + 1`
-    /// (so the caller can tell there is more).
+    /// Live records of a type matching every condition and visible (`None` = no visibility
+    /// restriction), in seq order, at most `limit + 1` (so the caller can tell there is more).
     async fn pending(
         &self,
         tenant: &TenantId,
         entity_type: &EntityTypeName,
         conditions: &[PendingCondition],
+        visible: Option<&[FieldIn]>,
         limit: usize,
     ) -> Result<Vec<Record>>;
 
@@ -454,11 +480,13 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
     ) -> Result<Vec<VersionEntry>>;
 
-    /// Open conflicts, oldest first.
+    /// Open conflicts, oldest first, leaving out those whose record is of a type in
+    /// `visibility` and does not match it.
     async fn open_conflicts(
         &self,
         tenant: &TenantId,
         entity_type: Option<&EntityTypeName>,
+        visibility: &[TypeAccess],
         limit: usize,
     ) -> Result<Vec<ConflictEntry>>;
 
@@ -483,4 +511,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Fails when the database is unreachable or not migrated.
     async fn ping(&self) -> Result<()>;
+
+    /// Makes reads filtered on these `(type, field)` pairs of visibility rules index-driven
+    /// (expression indexes, created if missing). A store without such indexes may do nothing.
+    async fn index_visibility_fields(&self, fields: &[(EntityTypeName, String)]) -> Result<()> {
+        let _ = fields;
+        Ok(())
+    }
 }

@@ -201,7 +201,7 @@ async fn event(message: Outgoing) -> Option<Result<web::Bytes, Infallible>> {
 fn fail(e: SyncError) -> actix_web::Error {
     let status = match &e {
         SyncError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        SyncError::Forbidden(_) => StatusCode::FORBIDDEN,
+        SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => StatusCode::FORBIDDEN,
         SyncError::NotFound(_) => StatusCode::NOT_FOUND,
         SyncError::VersionConflict(_) => StatusCode::CONFLICT,
         SyncError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -183,7 +183,7 @@ async fn event(message: Outgoing) -> Option<Sent> {
 fn fail(e: SyncError) -> (StatusCode, String) {
     let status = match &e {
         SyncError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        SyncError::Forbidden(_) => StatusCode::FORBIDDEN,
+        SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => StatusCode::FORBIDDEN,
         SyncError::NotFound(_) => StatusCode::NOT_FOUND,
         SyncError::VersionConflict(_) => StatusCode::CONFLICT,
         SyncError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -136,6 +136,9 @@ impl<S: LifecycleStore> SyncEngine<S> {
     fn announce(&self, p: &Principal, ty: &EntityType, record: &Record, cursor: Cursor) {
         let change = RecordChange {
             entity_type: ty.name.clone(),
+            id: record.id,
+            rule_fields: ty.visibility.fields_of(&record.data),
+            rule_fields_before: None,
             action: RecordAction::Delete,
             seq: record.seq,
             record: record.to_raw(ty),

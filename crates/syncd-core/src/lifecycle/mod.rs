@@ -10,17 +10,12 @@ pub use erase::{ERASED, Erased, thin_data};
 pub use maintenance::MaintenanceReport;
 pub use verify::{VerifyResponse, record_hash};
 
-use syncd_model::{Cursor, Seq};
+use syncd_model::Cursor;
 use syncd_store::{LifecycleStore, ResetScope, Store, SyncState};
 
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
-
-/// The cursor handed out at `seq` in the tenant's current epoch.
-pub(crate) fn cursor_at(state: &SyncState, seq: Seq) -> Cursor {
-    Cursor::at(seq, state.epoch, 0)
-}
 
 /// Why a cursor cannot be continued, if it cannot.
 pub(crate) fn cursor_problem(state: &SyncState, cursor: Cursor) -> Option<&'static str> {
@@ -49,6 +44,8 @@ impl<S: Store> SyncEngine<S> {
     /// behind the horizon. Otherwise `resync_required`: the client drops its local copy of the
     /// records (never its unsent changes) and pulls from the start.
     pub async fn check_cursor(&self, p: &Principal, cursor: Cursor) -> Result<SyncState> {
+        // Visibility inputs first: that check needs no database (SPEC §11).
+        self.check_fingerprint(p, cursor)?;
         let state = self.sync_state(p).await?;
         match cursor_problem(&state, cursor) {
             Some(problem) => {
@@ -76,7 +73,7 @@ impl<S: LifecycleStore> SyncEngine<S> {
 
 #[cfg(test)]
 mod tests {
-    use syncd_model::Epoch;
+    use syncd_model::{Epoch, Seq};
 
     use super::*;
 

@@ -15,7 +15,6 @@ use syncd_store::LifecycleStore;
 
 use crate::engine::SyncEngine;
 use crate::error::Result;
-use crate::lifecycle::cursor_at;
 use crate::principal::Principal;
 
 /// One record's value in the checksum: the first 8 bytes of SHA-256 of the UTF-8 text
@@ -105,7 +104,7 @@ impl<S: LifecycleStore> SyncEngine<S> {
             .collect();
         Ok(VerifyResponse {
             data,
-            cursor: cursor_at(&state, head),
+            cursor: self.cursor_for(p, state.epoch, head),
         })
     }
 }

@@ -9,6 +9,7 @@ use syncd_store::RecordKey;
 
 use super::{CrudMode, Origin, PlannedChange};
 use crate::error::{Result, SyncError};
+use crate::principal::Principal;
 
 /// Required fields missing from a record about to be created.
 pub(crate) fn required(
@@ -159,4 +160,40 @@ pub(crate) fn refuse_erased(
         "the record was erased",
     ));
     true
+}
+
+/// A write may only touch an existing record its writer can see (SPEC §11). What the change
+/// makes of the record is not checked: a write may hand a record to someone else. A push names
+/// the change (403); a REST write answers as if the record were absent (404).
+pub(super) fn writer_sees(
+    origin: Origin,
+    p: &Principal,
+    change: &PlannedChange,
+    server: Option<&Record>,
+) -> Result<()> {
+    let ty = &change.entity_type;
+    let Some(server) = server else {
+        return Ok(());
+    };
+    if p.access(ty).allows(&server.data) {
+        return Ok(());
+    }
+    match origin {
+        Origin::Crud(_) | Origin::Resolve(_) => Err(SyncError::NotFound(format!(
+            "{} {} not found",
+            ty.name, change.id
+        ))),
+        Origin::Push => Err(SyncError::ForbiddenChanges {
+            message: format!(
+                "change {} addresses a record this token cannot see; nothing was applied",
+                change.index
+            ),
+            details: vec![ChangeError::invalid(
+                change.index,
+                ty.name.as_str(),
+                None,
+                "the record is not visible to this token",
+            )],
+        }),
+    }
 }

@@ -19,18 +19,26 @@ pub(super) fn change_event(p: &Principal, client: &ClientId, plan: &Plan) -> Opt
         .records
         .iter()
         .zip(&plan.written_outcomes)
-        .map(|(w, &o)| RecordChange {
+        .zip(&plan.rule_fields_before)
+        .map(|((w, &o), before)| RecordChange {
             entity_type: w.record.entity_type.clone(),
+            id: w.record.id,
+            rule_fields: plan.outcomes[o]
+                .entity_type
+                .visibility
+                .fields_of(&w.record.data),
+            rule_fields_before: before.clone(),
             action: match w.kind {
                 WriteKind::Create => RecordAction::Create,
                 WriteKind::Update => RecordAction::Update,
                 WriteKind::Delete => RecordAction::Delete,
             },
             seq: w.record.seq,
-            record: plan.outcomes[o]
-                .data
-                .clone()
-                .unwrap_or_else(|| raw(&Value::Null)),
+            record: match &plan.outcomes[o] {
+                // The writer's answer shows a removal; everyone else gets the record.
+                outcome if outcome.hidden_from_writer => w.record.to_raw(&outcome.entity_type),
+                outcome => outcome.data.clone().unwrap_or_else(|| raw(&Value::Null)),
+            },
         })
         .collect();
     if records.is_empty() && plan.status_updates.is_empty() {

@@ -74,6 +74,9 @@ pub(crate) struct Outcome {
     /// are rendered by [`Plan::render`], after the commit unless the caller needs them under
     /// the lock: rendering is work better done outside the tenant's write lock.
     pub data: Option<Arc<RawValue>>,
+    /// A push made the record invisible to its writer (a reassignment): `data` is the removal
+    /// shape, so the writer's app drops its copy (SPEC §11), while events carry the record.
+    pub hidden_from_writer: bool,
 }
 
 /// A write decided under the lock, not stored yet.
@@ -83,6 +86,8 @@ pub(crate) struct Plan {
     pub batch: WriteBatch,
     /// For each record of `batch.records`, the outcome that shows it.
     written_outcomes: Vec<usize>,
+    /// For each record of `batch.records`, its rule fields before the write (for the hub).
+    rule_fields_before: Vec<Option<Map<String, Value>>>,
     status_updates: Vec<StatusUpdate>,
     pub cursor: Cursor,
     pub at: Timestamp,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use syncd_conflict::{Context, Incoming, Resolution, ResultStatus, ServerState, resolve};
 use syncd_model::{
-    ChangeError, ChangeOp, ClientId, Cursor, EntityType, Record, StatusUpdate, SyncStatus,
-    Timestamp, Version,
+    ChangeError, ChangeOp, ClientId, EntityType, Record, StatusUpdate, SyncStatus, Timestamp,
+    Version,
 };
 use syncd_store::{
     ConflictEntry, ConflictStatus, Loaded, RecordKey, RecordWrite, Store, WriteBatch, WriteKind,
@@ -60,6 +60,7 @@ pub(crate) struct Planner<'a, S> {
     errors: Vec<ChangeError>,
     outcomes: Vec<Outcome>,
     written_outcomes: Vec<usize>,
+    rule_fields_before: Vec<Option<Map<String, Value>>>,
     status_updates: Vec<StatusUpdate>,
 }
 
@@ -99,6 +100,7 @@ impl<'a, S: Store> Planner<'a, S> {
             errors: Vec::new(),
             outcomes: Vec::new(),
             written_outcomes: Vec::new(),
+            rule_fields_before: Vec::new(),
             status_updates: Vec::new(),
         }
     }
@@ -124,7 +126,7 @@ impl<'a, S: Store> Planner<'a, S> {
                 });
             }
         }
-        let cursor = Cursor::at(tx.head(), tx.epoch(), 0);
+        let cursor = self.engine.cursor_for(self.p, tx.epoch(), tx.head());
         if self.origin == Origin::Push {
             self.batch.audit = Some(events::audit(
                 self.client,
@@ -138,6 +140,7 @@ impl<'a, S: Store> Planner<'a, S> {
             outcomes: self.outcomes,
             batch: self.batch,
             written_outcomes: self.written_outcomes,
+            rule_fields_before: self.rule_fields_before,
             status_updates: self.status_updates,
             cursor,
             at: self.now,
@@ -183,6 +186,7 @@ impl<'a, S: Store> Planner<'a, S> {
         if checks::refuse_erased(change.index, &change.entity_type, server, &mut self.errors) {
             return Ok(());
         }
+        checks::writer_sees(self.origin, self.p, change, server)?;
         if let Origin::Crud(mode) = self.origin {
             checks::crud_expectation(mode, &change.entity_type, change, server)?;
         }
@@ -411,7 +415,11 @@ impl<'a, S: Store> Planner<'a, S> {
             updated_at: self.now,
             edited_at,
         };
+        let hidden_from_writer =
+            self.origin == Origin::Push && !self.p.access(ty).allows(&record.data);
         self.written_outcomes.push(self.outcomes.len());
+        self.rule_fields_before
+            .push(server.map(|s| ty.visibility.fields_of(&s.data)));
         self.outcomes.push(Outcome {
             index: change.index,
             entity_type: Arc::clone(ty),
@@ -419,7 +427,9 @@ impl<'a, S: Store> Planner<'a, S> {
             status,
             version: record.version,
             conflicting_fields,
-            data: None,
+            data: hidden_from_writer
+                .then(|| syncd_model::raw(&crate::visibility::RemovalView(change.id))),
+            hidden_from_writer,
         });
         // Only a record that a later change of this request touches or references needs to be
         // kept at hand.
@@ -450,6 +460,7 @@ impl<'a, S: Store> Planner<'a, S> {
             version,
             conflicting_fields,
             data: Some(data),
+            hidden_from_writer: false,
         });
     }
 

@@ -1,9 +1,9 @@
 //! A connection's side of the hub: its queue, its subscription, what its token may read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
-use syncd_model::{ClientId, EntityTypeName, TenantId};
+use syncd_model::{Access, ClientId, EntityTypeName, TenantId};
 
 use super::{ConnShared, Hub, NotReadable, Outgoing, Subscription};
 
@@ -114,6 +114,15 @@ impl Connection {
             .readable
             .write()
             .unwrap_or_else(|e| e.into_inner()) = readable;
+    }
+
+    /// What a fresh token sees of the restricted types.
+    pub fn set_access(&self, access: HashMap<EntityTypeName, Access>) {
+        *self
+            .shared
+            .access
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = access;
     }
 
     /// Messages waiting in this connection's queue.

@@ -10,6 +10,7 @@ use syncd_model::{
     ChangeEvent, ClientId, Cursor, EntityTypeName, Notifier, RecordChange, Seq, TenantId, Timestamp,
 };
 
+use super::visible::{self, Verdict};
 use super::{ConnShared, ConnState, Hub, Outgoing, Subscription};
 use crate::protocol::{self, NotificationKind};
 
@@ -25,10 +26,17 @@ impl Hub {
         let mut fanout = Fanout::new(event, Timestamp::now());
         let mut wants_remote_data = false;
         for conn in &conns {
+            let access = conn.access.read().unwrap_or_else(|e| e.into_inner());
+            let verdicts = visible::verdicts(event, &access);
+            drop(access);
             let mut st = conn.lock();
             let origin = conn.client == event.origin_client;
             let mut woke = false;
-            let any_selected = match fanout.notification(&st.subscription, origin) {
+            let notification = match &verdicts {
+                None => fanout.notification(&st.subscription, origin),
+                Some(v) => fanout.restricted_notification(&st.subscription, origin, v),
+            };
+            let any_selected = match notification {
                 Some(message) => {
                     woke |= self.enqueue(&mut st, message, Some(event.cursor.seq()), fanout.now);
                     true
@@ -37,7 +45,11 @@ impl Hub {
             };
             if st.subscription.include_data {
                 wants_remote_data |= event.records.is_empty() && any_selected;
-                for (bytes, seq) in fanout.data_updates(&st.subscription) {
+                let updates = match &verdicts {
+                    None => fanout.data_updates(&st.subscription),
+                    Some(v) => fanout.restricted_data_updates(&st.subscription, v),
+                };
+                for (bytes, seq) in updates {
                     woke |= self.enqueue(&mut st, bytes, Some(seq), fanout.now);
                 }
             }
@@ -87,13 +99,21 @@ impl Hub {
             .map(|r| protocol::data_update(r, origin, now))
             .collect();
         for conn in &conns {
+            let access = conn.access.read().unwrap_or_else(|e| e.into_inner());
+            // Read back from the store: only the state after the write is known, so records
+            // the connection does not see now are left out (no removal can be told).
+            let shown: Vec<bool> = records
+                .iter()
+                .map(|r| visible::verdict(r, &access) == Verdict::Shown)
+                .collect();
+            drop(access);
             let mut st = conn.lock();
             if !st.subscription.include_data {
                 continue;
             }
             let mut woke = false;
-            for (record, bytes) in records.iter().zip(&encoded) {
-                if st.subscription.types.contains(&record.entity_type) {
+            for ((record, bytes), shown) in records.iter().zip(&encoded).zip(shown) {
+                if shown && st.subscription.types.contains(&record.entity_type) {
                     woke |= self.enqueue(&mut st, bytes.clone(), Some(record.seq), now);
                 }
             }
@@ -174,14 +194,19 @@ impl Notifier for Hub {
 }
 
 /// The messages of one event, each encoded once and shared by every connection that gets it.
-struct Fanout<'e> {
-    event: &'e ChangeEvent,
-    now: Timestamp,
+pub(super) struct Fanout<'e> {
+    pub(super) event: &'e ChangeEvent,
+    pub(super) now: Timestamp,
+    /// Notifications of connections that see part of the event: (writer or not, count per
+    /// type of the event).
+    pub(super) partial: Vec<(bool, Vec<u32>, Bytes)>,
+    /// `data_update` with action `remove` per record, encoded when first needed.
+    pub(super) removals: Vec<Option<Bytes>>,
     /// One notification per (writer or not, selection of the event's types).
     notifications: Vec<(bool, Vec<bool>, Bytes)>,
     /// A connection's selection, built in a reused buffer so the common case allocates nothing.
     selected: Vec<bool>,
-    updates: Vec<Option<Bytes>>,
+    pub(super) updates: Vec<Option<Bytes>>,
     statuses: Vec<Bytes>,
 }
 
@@ -191,6 +216,8 @@ impl<'e> Fanout<'e> {
             event,
             now,
             notifications: Vec::new(),
+            partial: Vec::new(),
+            removals: vec![None; event.records.len()],
             selected: Vec::with_capacity(event.counts.len()),
             updates: vec![None; event.records.len()],
             statuses: event

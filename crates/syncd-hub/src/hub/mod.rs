@@ -3,6 +3,7 @@
 
 mod connection;
 mod deliver;
+mod visible;
 
 pub use connection::Connection;
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use bytes::Bytes;
-use syncd_model::{ClientId, Cursor, EntityTypeName, Seq, TenantId, Timestamp};
+use syncd_model::{Access, ClientId, Cursor, EntityTypeName, Seq, TenantId, Timestamp};
 use tokio::sync::Notify;
 
 use crate::{Backplane, RecordSource};
@@ -108,6 +109,9 @@ struct ConnShared {
     id: u64,
     client: ClientId,
     readable: RwLock<HashSet<EntityTypeName>>,
+    /// What the token sees of each restricted type (SPEC §11); types not here are fully
+    /// visible.
+    access: RwLock<HashMap<EntityTypeName, Access>>,
     state: Mutex<ConnState>,
     notify: Notify,
 }
@@ -205,6 +209,19 @@ impl Hub {
         readable: HashSet<EntityTypeName>,
         cursor: Cursor,
     ) -> Result<Connection, RegisterError> {
+        self.register_with_access(tenant, client, readable, HashMap::new(), cursor)
+    }
+
+    /// [`Hub::register`] for a token that sees only part of some types: `access` holds what it
+    /// sees of each restricted type, from the first event on.
+    pub fn register_with_access(
+        &self,
+        tenant: TenantId,
+        client: ClientId,
+        readable: HashSet<EntityTypeName>,
+        access: HashMap<EntityTypeName, Access>,
+        cursor: Cursor,
+    ) -> Result<Connection, RegisterError> {
         let mut tenants = self.write_tenants();
         // Checked under the lock that `shutdown` also takes, so no connection can slip in after
         // the close notices went out.
@@ -241,6 +258,7 @@ impl Hub {
                 tenant_resyncs,
             }),
             readable: RwLock::new(readable),
+            access: RwLock::new(access),
             notify: Notify::new(),
         });
         conns.push(Arc::clone(&shared));

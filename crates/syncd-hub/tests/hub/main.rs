@@ -74,6 +74,9 @@ fn event(t: &str, origin: &str, head: i64, counts: &[(&str, u32)]) -> ChangeEven
             seq += 1;
             records.push(RecordChange {
                 entity_type: ty(name),
+                id: syncd_model::RecordId::new_v7(),
+                rule_fields: serde_json::Map::new(),
+                rule_fields_before: None,
                 action: RecordAction::Create,
                 seq: Seq(seq),
                 record: syncd_model::raw(&record_json(name, seq)),

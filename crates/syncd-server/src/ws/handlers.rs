@@ -67,7 +67,8 @@ impl Session {
             }
         };
         let expires_at = identity.expires_at;
-        let Ok(p) = principal(identity, self.client_hint.as_deref()) else {
+        let registry = self.state.engine.registry();
+        let Ok(p) = principal(identity, self.client_hint.as_deref(), registry) else {
             let _ = self
                 .error(
                     ErrorCode::Unauthorized,
@@ -119,6 +120,11 @@ impl Session {
         }
         p.scopes = identity.scopes;
         p.roles = identity.roles;
+        let registry = self.state.engine.registry();
+        let mut claims = identity.claims;
+        claims.retain(|name| registry.names_claim(name));
+        p.claims = claims;
+        conn.set_access(self.state.engine.access_by_type(p));
         let readable = self
             .state
             .engine

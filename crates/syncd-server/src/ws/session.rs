@@ -223,10 +223,16 @@ impl Session {
                 .await;
             return Err(End::Close(CloseCode::Again, "database unavailable".into()));
         };
-        let registered =
-            self.state
-                .hub
-                .register(p.tenant.clone(), p.client.clone(), readable, head);
+        // The connection's visibility travels with its registration, so no event reaches it
+        // unfiltered.
+        let access = engine.access_by_type(&p);
+        let registered = self.state.hub.register_with_access(
+            p.tenant.clone(),
+            p.client.clone(),
+            readable,
+            access,
+            head,
+        );
         let conn = match registered {
             Ok(conn) => conn,
             Err(e) => {

@@ -34,7 +34,11 @@ pub async fn upgrade(
                 .check(identity.tenant.as_str(), identity.subject.as_str())
                 .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
             let expires_at = identity.expires_at;
-            Some((principal(identity, client_hint.as_deref())?, expires_at))
+            let registry = state.engine.registry();
+            Some((
+                principal(identity, client_hint.as_deref(), registry)?,
+                expires_at,
+            ))
         }
         None => None,
     };

@@ -147,6 +147,7 @@ pub async fn changes_since_a_timestamp_use_updated_at<S: Store>(store: &S) {
         since: Since::UpdatedAfter(at(after)),
         entity_types: Vec::new(),
         limit,
+        visibility: Vec::new(),
     };
     let page = store.changes(&t, &query(1_000, 100)).await.unwrap();
     assert_eq!(ids(&page.records), ids(&new));

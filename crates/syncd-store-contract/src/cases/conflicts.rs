@@ -26,18 +26,18 @@ pub async fn conflicts_are_logged_listed_and_resolved<S: Store>(store: &S) {
     tx.commit().await.unwrap();
 
     assert_eq!(
-        store.open_conflicts(&t, None, 10).await.unwrap(),
+        store.open_conflicts(&t, None, &[], 10).await.unwrap(),
         vec![first.clone(), second.clone()]
     );
     assert_eq!(
         store
-            .open_conflicts(&t, Some(&ty("interactions")), 10)
+            .open_conflicts(&t, Some(&ty("interactions")), &[], 10)
             .await
             .unwrap(),
         vec![second.clone()]
     );
     assert_eq!(
-        store.open_conflicts(&t, None, 1).await.unwrap(),
+        store.open_conflicts(&t, None, &[], 1).await.unwrap(),
         vec![first.clone()]
     );
     assert_eq!(
@@ -73,7 +73,7 @@ pub async fn conflicts_are_logged_listed_and_resolved<S: Store>(store: &S) {
     assert_eq!(resolved.status, ConflictStatus::Resolved);
     assert_eq!(resolved.resolved_at, Some(at(4_000)));
     assert_eq!(
-        store.open_conflicts(&t, None, 10).await.unwrap(),
+        store.open_conflicts(&t, None, &[], 10).await.unwrap(),
         vec![second.clone()]
     );
 

@@ -68,7 +68,7 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
         PendingCondition::SyncStatus(SyncStatus::Pending),
     ];
     let found = store
-        .pending(&t, &ty("end_user"), &conditions, 100)
+        .pending(&t, &ty("end_user"), &conditions, None, 100)
         .await
         .unwrap();
     assert_eq!(ids(&found), vec![pending_live[0].id]);
@@ -78,7 +78,7 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
         value: json!("c"),
     }];
     let found = store
-        .pending(&t, &ty("end_user"), &by_string, 100)
+        .pending(&t, &ty("end_user"), &by_string, None, 100)
         .await
         .unwrap();
     assert_eq!(ids(&found), vec![pending_live[2].id]);
@@ -87,20 +87,26 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
         value: json!("0"),
     }];
     let found = store
-        .pending(&t, &ty("end_user"), &string_zero, 100)
+        .pending(&t, &ty("end_user"), &string_zero, None, 100)
         .await
         .unwrap();
     assert_eq!(ids(&found), vec![pending_live[2].id], "\"0\" is not 0");
 
     // No conditions: every live record, seq order, at most limit + 1.
-    let all = store.pending(&t, &ty("end_user"), &[], 100).await.unwrap();
+    let all = store
+        .pending(&t, &ty("end_user"), &[], None, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 4);
     assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
-    let limited = store.pending(&t, &ty("end_user"), &[], 2).await.unwrap();
+    let limited = store
+        .pending(&t, &ty("end_user"), &[], None, 2)
+        .await
+        .unwrap();
     assert_eq!(limited.len(), 3);
     assert!(
         store
-            .pending(&t, &ty("interactions"), &[], 10)
+            .pending(&t, &ty("interactions"), &[], None, 10)
             .await
             .unwrap()
             .is_empty()

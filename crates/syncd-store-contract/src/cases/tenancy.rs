@@ -83,6 +83,7 @@ pub async fn no_read_path_crosses_tenants<S: Store>(store: &S) {
         since: Since::UpdatedAfter(at(0)),
         entity_types: Vec::new(),
         limit: 100,
+        visibility: Vec::new(),
     };
     assert!(store.changes(&b, &legacy).await.unwrap().records.is_empty());
     let mut everything = list_query("end_user");
@@ -102,14 +103,14 @@ pub async fn no_read_path_crosses_tenants<S: Store>(store: &S) {
     let pending = [PendingCondition::SyncStatus(SyncStatus::Pending)];
     assert!(
         store
-            .pending(&b, &ty("end_user"), &pending, 100)
+            .pending(&b, &ty("end_user"), &pending, None, 100)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         store
-            .pending(&a, &ty("end_user"), &pending, 100)
+            .pending(&a, &ty("end_user"), &pending, None, 100)
             .await
             .unwrap()
             .len(),
@@ -118,7 +119,7 @@ pub async fn no_read_path_crosses_tenants<S: Store>(store: &S) {
     assert!(store.history(&b, &k, at(0)).await.unwrap().is_empty());
     assert!(
         store
-            .open_conflicts(&b, None, 100)
+            .open_conflicts(&b, None, &[], 100)
             .await
             .unwrap()
             .is_empty()

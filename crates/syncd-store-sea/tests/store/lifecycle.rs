@@ -57,6 +57,7 @@ async fn an_in_memory_sqlite_database_keeps_its_data_for_the_life_of_the_store()
                 since: syncd_store::Since::Seq(syncd_model::Seq::ZERO),
                 entity_types: Vec::new(),
                 limit: 10,
+                visibility: Vec::new(),
             },
         )
         .await
