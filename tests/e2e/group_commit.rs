@@ -52,6 +52,23 @@ async fn page_until_done(reader: Client, done: Arc<AtomicBool>) -> Vec<Value> {
     }
 }
 
+/// A reader's records: each pushed record once, and per pusher its pushes in the order it made
+/// them (seq order).
+fn assert_saw_every_change_once_in_order(seen: &[Value], pushed: &HashSet<String>) {
+    assert_eq!(
+        seen.len(),
+        pushed.len(),
+        "a reader missed or repeated a change"
+    );
+    assert_eq!(&ids(seen).into_iter().collect::<HashSet<_>>(), pushed);
+    let mut last: HashMap<String, i64> = HashMap::new();
+    for r in seen.iter().filter(|r| r["_type"] == json!("end_user")) {
+        let phone: i64 = r["phone"].as_str().unwrap().parse().unwrap();
+        let before = last.insert(r["name"].as_str().unwrap().to_owned(), phone);
+        assert!(before.is_none_or(|b| b <= phone), "out of order: {r}");
+    }
+}
+
 e2e! {
     async fn sixteen_pushers_on_one_tenant_are_grouped_and_each_push_keeps_its_own_answer(backend) {
         let app = TestApp::spawn(backend, |_| {}).await;
@@ -113,18 +130,9 @@ e2e! {
         let seqs: Vec<i64> = page.records.iter().map(|r| r.seq.0).collect();
         assert_eq!(seqs, (1..=all.len() as i64).collect::<Vec<_>>());
 
-        // Readers paging while the pushes ran saw every change once, in seq order: per pusher,
-        // its pushes in the order it made them.
+        // Readers paging while the pushes ran saw every change once, in seq order.
         for reader in readers {
-            let seen = reader.await.unwrap();
-            assert_eq!(seen.len(), all.len(), "a reader missed or repeated a change");
-            assert_eq!(ids(&seen).into_iter().collect::<HashSet<_>>(), pushed);
-            let mut last: HashMap<String, i64> = HashMap::new();
-            for r in seen.iter().filter(|r| r["_type"] == json!("end_user")) {
-                let phone: i64 = r["phone"].as_str().unwrap().parse().unwrap();
-                let before = last.insert(r["name"].as_str().unwrap().to_owned(), phone);
-                assert!(before.is_none_or(|b| b <= phone), "out of order: {r}");
-            }
+            assert_saw_every_change_once_in_order(&reader.await.unwrap(), &pushed);
         }
 
         // A replay of any push, grouped or not, returns that push's own stored answer.

@@ -185,3 +185,85 @@ pub(super) fn interrupted() -> SyncError {
          applied (retry with the same idempotency key)",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use syncd_model::{ClientId, SubjectId};
+
+    use super::*;
+    use crate::principal::Principal;
+
+    fn job(tenant: &str) -> PushJob {
+        PushJob {
+            p: Principal::new(
+                TenantId::parse(tenant).unwrap(),
+                SubjectId::parse("s").unwrap(),
+                ClientId::parse("c").unwrap(),
+            ),
+            client: ClientId::parse("c").unwrap(),
+            planned: Vec::new(),
+            idempotency: None,
+        }
+    }
+
+    fn leads(joined: Joined) -> PushJob {
+        match joined {
+            Joined::Lead(job) => *job,
+            Joined::Wait(_) => panic!("expected to lead"),
+        }
+    }
+
+    fn waits(joined: Joined) -> oneshot::Receiver<Reply> {
+        match joined {
+            Joined::Wait(rx) => rx,
+            Joined::Lead(_) => panic!("expected to wait"),
+        }
+    }
+
+    #[test]
+    fn a_dropped_leader_hands_leadership_to_the_next_live_waiter_and_the_queue_empties() {
+        let queue = GroupQueue::default();
+        let t = TenantId::parse("acme").unwrap();
+        let first = leads(queue.join(job("acme")));
+        // Another tenant is not queued behind this one.
+        leads(queue.join(job("other")));
+        let mut second = waits(queue.join(job("acme")));
+        let gone = waits(queue.join(job("acme")));
+        drop(gone);
+        let mut third = waits(queue.join(job("acme")));
+
+        // The leader's request is dropped before it took anyone: the first waiter leads.
+        drop(first);
+        drop(Leadership::new(&queue, t.clone()));
+        assert!(matches!(second.try_recv(), Ok(Reply::Lead(_))));
+
+        // The waiter that went away is skipped at the next hand-off.
+        drop(Leadership::new(&queue, t.clone()));
+        assert!(matches!(third.try_recv(), Ok(Reply::Lead(_))));
+        drop(Leadership::new(&queue, t.clone()));
+        // Nobody in flight: the next push leads at once.
+        leads(queue.join(job("acme")));
+        assert_eq!(queue.stats(), GroupCommitStats::default());
+    }
+
+    #[test]
+    fn a_group_takes_waiters_in_order_up_to_the_bound() {
+        let queue = GroupQueue::default();
+        let t = TenantId::parse("acme").unwrap();
+        let own = leads(queue.join(job("acme")));
+        let _waiting: Vec<_> = (0..3).map(|_| waits(queue.join(job("acme")))).collect();
+        let leadership = Leadership::new(&queue, t);
+        let members = leadership.take(own, 10);
+        assert_eq!(members.len(), 4);
+        assert!(members[0].reply.is_none() && members[1..].iter().all(|m| m.reply.is_some()));
+        assert_eq!(
+            queue.stats(),
+            GroupCommitStats {
+                groups: 1,
+                grouped_pushes: 4
+            }
+        );
+    }
+}
