@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+mod common;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 use syncd_model::{
     ClientId, EntityTypeName, Record, RecordId, Seq, SubjectId, SyncStatus, TenantId, Timestamp,
@@ -20,7 +21,7 @@ use syncd_store::{
     ChangesQuery, IdempotencyEntry, PushAudit, RecordKey, RecordWrite, Since, Store, WriteBatch,
     WriteKind,
 };
-use syncd_store_sea::{SeaStore, StoreOptions};
+use syncd_store_sea::SeaStore;
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 
@@ -172,55 +173,7 @@ fn run(c: &mut Criterion, rt: &Runtime, name: &str, store: &SeaStore) {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = Runtime::new().unwrap();
-
-    let path = std::env::temp_dir().join(format!("syncd-bench-{}.db", Uuid::new_v4().simple()));
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let store = rt.block_on(async {
-        let store = SeaStore::connect(&url, StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
-    run(c, &rt, "sqlite", &store);
-    rt.block_on(store.close()).unwrap();
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
-    }
-
-    let Ok(admin_url) = std::env::var("SYNCD_TEST_DATABASE_URL") else {
-        eprintln!("postgres: skipped: SYNCD_TEST_DATABASE_URL not set");
-        return;
-    };
-    let name = format!("syncd_bench_{}", Uuid::new_v4().simple());
-    let (admin, store) = rt.block_on(async {
-        let admin = SeaStore::connect(&admin_url, StoreOptions::default())
-            .await
-            .unwrap();
-        admin
-            .connection()
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-        let url = database_url(&admin_url, &name);
-        let store = SeaStore::connect(&url, StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        (admin, store)
-    });
-    run(c, &rt, "postgres", &store);
-    rt.block_on(async {
-        store.close().await.unwrap();
-        admin
-            .connection()
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .unwrap();
-    });
+    common::on_each_backend(c, "syncd-bench", run);
 }
 
 /// Runs the futures concurrently on the runtime's threads.
@@ -231,22 +184,6 @@ where
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
     for handle in handles {
         handle.await.unwrap();
-    }
-}
-
-/// The admin URL with its database replaced by `name`.
-fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let (scheme, rest) = base.split_once("://").unwrap();
-    let authority = rest
-        .split_once('/')
-        .map_or(rest, |(authority, _)| authority);
-    match query {
-        Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
-        None => format!("{scheme}://{authority}/{name}"),
     }
 }
 

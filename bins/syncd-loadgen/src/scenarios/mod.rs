@@ -64,23 +64,11 @@ impl Context {
     }
 
     pub(super) async fn post(&self, path: &str, token: &str, body: &Value) -> Result<Value, Error> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(body)
-            .timeout(WAIT)
-            .send()
-            .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if !status.is_success() {
-            return Err(format!("{path}: HTTP {status}: {body}").into());
-        }
-        Ok(body)
+        let bytes = self.post_bytes(path, token, body).await?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
-    /// Like `post`, returning the answer's bytes.
+    /// POSTs `body`; the answer's bytes, or an error naming the status and the body.
     pub(super) async fn post_bytes(
         &self,
         path: &str,
