@@ -204,50 +204,10 @@ fn convert_entity(
     let name = EntityTypeName::parse(def.name.into_inner())
         .map_err(|e| ConfigError::at(file, text, name_at, e.to_string()))?;
     let search = match def.search {
-        Some(search) => {
-            // Checked here rather than only by the registry, so the error points at `search`.
-            let at = search.span().start;
-            let search = search.into_inner();
-            for field in &search {
-                let problem = match def.fields.get(field) {
-                    Some(f) if f.get_ref().ty.is_textual() => continue,
-                    Some(_) => "must be a string or text field",
-                    None => "is not a declared field",
-                };
-                return Err(ConfigError::at(
-                    file,
-                    text,
-                    at,
-                    format!("entity type `{name}`: search field `{field}` {problem}"),
-                ));
-            }
-            search
-        }
+        Some(search) => check_search(file, text, &name, &def.fields, search)?,
         None => Vec::new(),
     };
-    // Like `search`, the fields of the deletion rule and the pending filter are checked here so
-    // that the error points at their line.
-    let undeclared = |at: usize, what: &str, field: &str| {
-        ConfigError::at(
-            file,
-            text,
-            at,
-            format!("entity type `{name}`: {what} field `{field}` is not a declared field"),
-        )
-    };
-    if let Some(deletion) = &def.deletion
-        && !def.fields.contains_key(&deletion.get_ref().field)
-    {
-        let at = deletion.span().start;
-        return Err(undeclared(at, "deletion", &deletion.get_ref().field));
-    }
-    if let Some(pending) = &def.pending
-        && pending.get_ref().field != "sync_status"
-        && !def.fields.contains_key(&pending.get_ref().field)
-    {
-        let at = pending.span().start;
-        return Err(undeclared(at, "pending filter", &pending.get_ref().field));
-    }
+    check_rule_fields(file, text, &name, &def.fields, &def.deletion, &def.pending)?;
     let mut builder = EntityType::builder(name.clone())
         .search(search)
         .additional_fields(def.additional_fields)
@@ -259,38 +219,10 @@ fn convert_entity(
         builder = builder.strategy(strategy.into_inner());
     }
     if let Some(deletion) = def.deletion {
-        let at = deletion.span().start;
-        let deletion = deletion.into_inner();
-        builder = builder.deletion(DeletionRule::SetField {
-            field: deletion.field,
-            value: toml_to_json(deletion.value).map_err(|p| ConfigError::at(file, text, at, p))?,
-            marks_delete_on_push: deletion.deletes_on_push,
-        });
+        builder = builder.deletion(convert_deletion(file, text, deletion)?);
     }
     if let Some(pending) = def.pending {
-        let at = pending.span().start;
-        let pending = pending.into_inner();
-        let value = toml_to_json(pending.equals).map_err(|p| ConfigError::at(file, text, at, p))?;
-        let condition = if pending.field == "sync_status" {
-            let status = value
-                .as_str()
-                .and_then(|s| s.parse::<SyncStatus>().ok())
-                .ok_or_else(|| {
-                    ConfigError::at(
-                        file,
-                        text,
-                        at,
-                        "sync_status must equal pending, synced, conflict or failed",
-                    )
-                })?;
-            PendingCondition::SyncStatus(status)
-        } else {
-            PendingCondition::FieldEquals {
-                field: pending.field,
-                value,
-            }
-        };
-        builder = builder.pending(condition);
+        builder = builder.pending(convert_pending(file, text, pending)?);
     }
     let mut fields = BTreeMap::new();
     for (field_name, def) in def.fields {
@@ -307,6 +239,109 @@ fn convert_entity(
             fields,
         },
     ))
+}
+
+/// The search fields, each a declared string or text field. Checked here rather than only by
+/// the registry, so the error points at `search`.
+fn check_search(
+    file: &str,
+    text: &str,
+    name: &EntityTypeName,
+    fields: &BTreeMap<String, Spanned<FieldDef>>,
+    search: Spanned<Vec<String>>,
+) -> Result<Vec<String>, ConfigError> {
+    let at = search.span().start;
+    let search = search.into_inner();
+    for field in &search {
+        let problem = match fields.get(field) {
+            Some(f) if f.get_ref().ty.is_textual() => continue,
+            Some(_) => "must be a string or text field",
+            None => "is not a declared field",
+        };
+        return Err(ConfigError::at(
+            file,
+            text,
+            at,
+            format!("entity type `{name}`: search field `{field}` {problem}"),
+        ));
+    }
+    Ok(search)
+}
+
+/// Like `search`, the fields of the deletion rule and the pending filter are checked here so
+/// that the error points at their line.
+fn check_rule_fields(
+    file: &str,
+    text: &str,
+    name: &EntityTypeName,
+    fields: &BTreeMap<String, Spanned<FieldDef>>,
+    deletion: &Option<Spanned<DeletionDef>>,
+    pending: &Option<Spanned<PendingDef>>,
+) -> Result<(), ConfigError> {
+    let undeclared = |at: usize, what: &str, field: &str| {
+        ConfigError::at(
+            file,
+            text,
+            at,
+            format!("entity type `{name}`: {what} field `{field}` is not a declared field"),
+        )
+    };
+    if let Some(deletion) = deletion
+        && !fields.contains_key(&deletion.get_ref().field)
+    {
+        let at = deletion.span().start;
+        return Err(undeclared(at, "deletion", &deletion.get_ref().field));
+    }
+    if let Some(pending) = pending
+        && pending.get_ref().field != "sync_status"
+        && !fields.contains_key(&pending.get_ref().field)
+    {
+        let at = pending.span().start;
+        return Err(undeclared(at, "pending filter", &pending.get_ref().field));
+    }
+    Ok(())
+}
+
+fn convert_deletion(
+    file: &str,
+    text: &str,
+    deletion: Spanned<DeletionDef>,
+) -> Result<DeletionRule, ConfigError> {
+    let at = deletion.span().start;
+    let deletion = deletion.into_inner();
+    Ok(DeletionRule::SetField {
+        field: deletion.field,
+        value: toml_to_json(deletion.value).map_err(|p| ConfigError::at(file, text, at, p))?,
+        marks_delete_on_push: deletion.deletes_on_push,
+    })
+}
+
+fn convert_pending(
+    file: &str,
+    text: &str,
+    pending: Spanned<PendingDef>,
+) -> Result<PendingCondition, ConfigError> {
+    let at = pending.span().start;
+    let pending = pending.into_inner();
+    let value = toml_to_json(pending.equals).map_err(|p| ConfigError::at(file, text, at, p))?;
+    if pending.field != "sync_status" {
+        return Ok(PendingCondition::FieldEquals {
+            field: pending.field,
+            value,
+        });
+    }
+    let status = value
+        .as_str()
+        .and_then(|s| s.parse::<SyncStatus>().ok())
+        .ok_or_else(|| {
+            ConfigError::at(
+                file,
+                text,
+                at,
+                "sync_status must equal pending, synced, conflict or failed",
+            )
+        })?;
+    Ok(PendingCondition::SyncStatus(status))
 }
 
 fn convert_visibility(

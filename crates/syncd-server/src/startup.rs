@@ -126,29 +126,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let registry = load_registry(&settings)?;
     let auth = Authenticator::new(&settings.auth, None)?;
     let store = open_store(&settings).await?;
-    if settings.limits.ws_queue_events <= settings.limits.max_changes_per_push {
-        tracing::warn!(
-            ws_queue_events = settings.limits.ws_queue_events,
-            max_changes_per_push = settings.limits.max_changes_per_push,
-            "one push can queue more events than a WebSocket connection holds: includeData \
-             subscribers will get resync_required even when they keep up"
-        );
-    }
-    let hub_config = HubConfig {
-        queue_capacity: settings.limits.ws_queue_events.max(1),
-        max_connections_per_tenant: settings.limits.ws_connections_per_tenant,
-        max_connections_per_client: settings.limits.ws_connections_per_client,
-    };
-    let hub = match store.pg_pool() {
-        Some(pool) => {
-            let listening = PgBackplane::listen(pool)
-                .await
-                .map_err(|e| StartupError::Backplane(e.to_string()))?;
-            let records = Arc::new(StoreRecords::new(store.clone(), registry.clone()));
-            Hub::connected(hub_config, records, |hub| listening.start(hub))
-        }
-        None => Hub::new(hub_config),
-    };
+    warn_if_queue_below_push(&settings);
+    let hub = build_hub(&settings, &store, &registry).await?;
     let engine = Arc::new(SyncEngine::new(
         store,
         registry,
@@ -160,18 +139,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         .index_visibility_fields()
         .await
         .map_err(|e| StartupError::Visibility(crate::error::error_chain(&e)))?;
-    let listener =
-        TcpListener::bind(&settings.server.bind).map_err(|source| StartupError::Bind {
-            bind: settings.server.bind.clone(),
-            source,
-        })?;
-    let port = listener
-        .local_addr()
-        .map_err(|source| StartupError::Bind {
-            bind: settings.server.bind.clone(),
-            source,
-        })?
-        .port();
+    let (listener, port) = bind(&settings)?;
     let state = web::Data::new(AppState {
         engine,
         hub,
@@ -182,12 +150,71 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         )),
         settings: Arc::new(settings.clone()),
     });
-    let (_, connections_per_worker) = crate::limits::connection_cap(&settings, open_files);
-    let app_state = state.clone();
+    let server = serve(&settings, state.clone(), listener, open_files)?;
+    Ok(Application {
+        port,
+        server,
+        state,
+    })
+}
+
+fn warn_if_queue_below_push(settings: &Settings) {
+    if settings.limits.ws_queue_events <= settings.limits.max_changes_per_push {
+        tracing::warn!(
+            ws_queue_events = settings.limits.ws_queue_events,
+            max_changes_per_push = settings.limits.max_changes_per_push,
+            "one push can queue more events than a WebSocket connection holds: includeData \
+             subscribers will get resync_required even when they keep up"
+        );
+    }
+}
+
+/// The notification hub; on PostgreSQL joined to the other instances through the backplane.
+async fn build_hub(
+    settings: &Settings,
+    store: &SeaStore,
+    registry: &Registry,
+) -> Result<Arc<Hub>, StartupError> {
+    let hub_config = HubConfig {
+        queue_capacity: settings.limits.ws_queue_events.max(1),
+        max_connections_per_tenant: settings.limits.ws_connections_per_tenant,
+        max_connections_per_client: settings.limits.ws_connections_per_client,
+    };
+    Ok(match store.pg_pool() {
+        Some(pool) => {
+            let listening = PgBackplane::listen(pool)
+                .await
+                .map_err(|e| StartupError::Backplane(e.to_string()))?;
+            let records = Arc::new(StoreRecords::new(store.clone(), registry.clone()));
+            Hub::connected(hub_config, records, |hub| listening.start(hub))
+        }
+        None => Hub::new(hub_config),
+    })
+}
+
+/// The listener on `server.bind` and the port it got (`:0` picks a free one).
+fn bind(settings: &Settings) -> Result<(TcpListener, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        bind: settings.server.bind.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&settings.server.bind).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    Ok((listener, port))
+}
+
+/// The HTTP server over every route, the console and the API docs, running on `listener`.
+fn serve(
+    settings: &Settings,
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    open_files: Option<u64>,
+) -> Result<Server, StartupError> {
+    let (_, connections_per_worker) = crate::limits::connection_cap(settings, open_files);
     let openapi = crate::openapi::document(state.engine.registry());
     let mut server = HttpServer::new(move || {
         App::new()
-            .app_data(app_state.clone())
+            .app_data(state.clone())
             .wrap(from_fn(crate::fallback::json_errors))
             .wrap(from_fn(telemetry::track_requests))
             .wrap(TracingLogger::default())
@@ -207,13 +234,8 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         .map_err(|source| StartupError::Bind {
             bind: settings.server.bind.clone(),
             source,
-        })?
-        .run();
-    Ok(Application {
-        port,
-        server,
-        state,
-    })
+        })?;
+    Ok(server.run())
 }
 
 /// `GET /openapi.json` and the Swagger UI at `/docs/`, with every asset inside the binary.

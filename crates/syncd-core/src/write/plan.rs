@@ -5,23 +5,21 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
-use syncd_conflict::{Context, Incoming, Resolution, ResultStatus, ServerState, resolve};
-use syncd_model::{
-    ChangeError, ChangeOp, ClientId, EntityType, Record, StatusUpdate, SyncStatus, Timestamp,
-    Version,
-};
-use syncd_store::{
-    ConflictEntry, ConflictStatus, Loaded, RecordKey, RecordWrite, Store, WriteBatch, WriteKind,
-    WriteTx,
-};
-use uuid::Uuid;
-
-use super::state::{client_time, kept, next_state};
+use super::state::{client_time, next_state};
 use super::{Origin, Outcome, Plan, PlannedChange, checks, events};
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
+use serde_json::{Map, Value};
+use syncd_conflict::{Context, Incoming, Resolution, ResultStatus, ServerState, resolve};
+use syncd_model::{
+    ChangeError, ChangeOp, ClientId, Record, StatusUpdate, SyncStatus, Timestamp, Version,
+};
+use syncd_store::{
+    ConflictStatus, Loaded, RecordKey, RecordWrite, Store, WriteBatch, WriteKind, WriteTx,
+};
+
+mod outcomes;
 
 /// What [`Planner::apply`] did with a change.
 enum Applied {
@@ -415,22 +413,7 @@ impl<'a, S: Store> Planner<'a, S> {
             updated_at: self.now,
             edited_at,
         };
-        let hidden_from_writer =
-            self.origin == Origin::Push && !self.p.access(ty).allows(&record.data);
-        self.written_outcomes.push(self.outcomes.len());
-        self.rule_fields_before
-            .push(server.map(|s| ty.visibility.fields_of(&s.data)));
-        self.outcomes.push(Outcome {
-            index: change.index,
-            entity_type: Arc::clone(ty),
-            id: change.id,
-            status,
-            version: record.version,
-            conflicting_fields,
-            data: hidden_from_writer
-                .then(|| syncd_model::raw(&crate::visibility::RemovalView(change.id))),
-            hidden_from_writer,
-        });
+        self.note_written(change, server, &record, status, conflicting_fields);
         // Only a record that a later change of this request touches or references needs to be
         // kept at hand.
         let kept_state = self.reused.contains(key).then(|| record.clone());
@@ -440,54 +423,5 @@ impl<'a, S: Store> Planner<'a, S> {
             changed_fields: next.changed,
         });
         Ok(Applied::Written(kept_state))
-    }
-
-    /// An outcome that shows the server's copy, unchanged.
-    fn keep(
-        &mut self,
-        change: &PlannedChange,
-        server: Option<&Record>,
-        status: ResultStatus,
-        conflicting_fields: Vec<String>,
-        shown: Option<SyncStatus>,
-    ) {
-        let (version, data) = kept(server, &change.entity_type, change.id, shown);
-        self.outcomes.push(Outcome {
-            index: change.index,
-            entity_type: Arc::clone(&change.entity_type),
-            id: change.id,
-            status,
-            version,
-            conflicting_fields,
-            data: Some(data),
-            hidden_from_writer: false,
-        });
-    }
-
-    fn log_conflict(
-        &mut self,
-        change: &PlannedChange,
-        server: Option<&Record>,
-        status: ConflictStatus,
-        fields: &[String],
-    ) -> Result<()> {
-        let ty: &EntityType = &change.entity_type;
-        let strategy = self.engine.strategy(ty)?;
-        self.batch.conflicts.push(ConflictEntry {
-            id: Uuid::now_v7(),
-            entity_type: ty.name.clone(),
-            record_id: change.id,
-            strategy: strategy.name().to_owned(),
-            status,
-            server_version: server.map_or(Version(0), |s| s.version),
-            server_data: server.map_or(Value::Null, |s| s.to_json(ty)),
-            client_data: Value::Object(change.data.clone()),
-            fields: fields.to_vec(),
-            client_id: self.client.clone(),
-            subject: self.p.subject.clone(),
-            created_at: self.now,
-            resolved_at: None,
-        });
-        Ok(())
     }
 }

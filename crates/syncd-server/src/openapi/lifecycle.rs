@@ -7,8 +7,23 @@ fn error_response(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
+/// The error answers of one operation, by status code.
+fn error_responses(answers: &[(&str, &str)]) -> Map<String, Value> {
+    answers
+        .iter()
+        .map(|(code, description)| ((*code).into(), error_response(description)))
+        .collect()
+}
+
 /// Adds the lifecycle paths and schemas, and the 410 answer of pull.
 pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
+    add_gone_to_pull(paths);
+    add_verify(paths);
+    add_erase(paths);
+    add_schemas(schemas);
+}
+
+fn add_gone_to_pull(paths: &mut Map<String, Value>) {
     let gone = error_response(
         "resync_required: the cursor is of another sync epoch, ahead of the head or behind the retention horizon; drop the local records (keep unsent changes) and pull from the start",
     );
@@ -19,8 +34,10 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
     {
         responses.insert("410".into(), gone);
     }
-    let mut responses = Map::new();
-    for (code, description) in [
+}
+
+fn add_verify(paths: &mut Map<String, Value>) {
+    let mut responses = error_responses(&[
         (
             "400",
             "bad_request: the body is not an object, or `entityTypes` is not a list of strings",
@@ -30,9 +47,7 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
         ("422", "unknown_entity_type"),
         ("429", "rate_limited (see Retry-After)"),
         ("503", "unavailable: the database is down; retry safely"),
-    ] {
-        responses.insert(code.into(), error_response(description));
-    }
+    ]);
     responses.insert(
         "200".into(),
         json!({ "description": "count and checksum per type, at the cursor", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyResponse" } } } }),
@@ -46,8 +61,10 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
             "responses": responses,
         }
     }));
-    let mut erase = Map::new();
-    for (code, description) in [
+}
+
+fn add_erase(paths: &mut Map<String, Value>) {
+    let mut erase = error_responses(&[
         ("401", "unauthorized: missing, invalid or expired token"),
         ("403", "forbidden: the token has no `admin` role"),
         (
@@ -56,9 +73,7 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
         ),
         ("429", "rate_limited (see Retry-After)"),
         ("503", "unavailable: the database is down; retry safely"),
-    ] {
-        erase.insert(code.into(), error_response(description));
-    }
+    ]);
     erase.insert("200".into(), json!({ "description": "erased (also for an id erased before)", "content": { "application/json": { "schema": {
         "type": "object", "required": ["success", "data"],
         "properties": { "success": { "const": true }, "data": { "type": "object", "required": ["id", "erased"],
@@ -76,6 +91,9 @@ pub(super) fn add(paths: &mut Map<String, Value>, schemas: &mut Map<String, Valu
             "responses": erase,
         }
     }));
+}
+
+fn add_schemas(schemas: &mut Map<String, Value>) {
     schemas.insert("VerifyRequest".into(), json!({
         "type": "object",
         "properties": { "entityTypes": { "type": "array", "items": { "type": "string" }, "description": "absent = every type the token may read" } }

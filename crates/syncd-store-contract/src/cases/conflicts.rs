@@ -1,7 +1,7 @@
 //! The conflict log: entries written, open ones listed, a manual resolution applied once.
 
 use serde_json::json;
-use syncd_model::{Record, RecordId, SyncStatus, Timestamp, Version};
+use syncd_model::{Record, RecordId, Seq, SyncStatus, Timestamp, Version};
 use syncd_store::{ConflictStatus, RecordWrite, Store, StoreError, WriteBatch, WriteKind};
 use uuid::Uuid;
 
@@ -49,22 +49,9 @@ pub async fn conflicts_are_logged_listed_and_resolved<S: Store>(store: &S) {
     let mut tx = store.begin_write(&t).await.unwrap();
     let seq = tx.next_seq();
     let mut batch = WriteBatch::new(client(), subject(), at(4_000));
-    batch.records.push(RecordWrite {
-        record: Record {
-            entity_type: ty("end_user"),
-            id: record,
-            version: Version(4),
-            seq,
-            data: obj(json!({ "name": "chosen" })),
-            deleted: false,
-            sync_status: SyncStatus::Synced,
-            created_at: at(0),
-            updated_at: at(4_000),
-            edited_at: at(4_000),
-        },
-        kind: WriteKind::Update,
-        changed_fields: vec!["name".into()],
-    });
+    batch
+        .records
+        .push(renamed(record, Version(4), seq, "chosen", 4_000));
     batch.resolved_conflicts.push(first.id);
     tx.write(&batch).await.unwrap();
     tx.commit().await.unwrap();
@@ -82,22 +69,9 @@ pub async fn conflicts_are_logged_listed_and_resolved<S: Store>(store: &S) {
     let mut tx = store.begin_write(&t).await.unwrap();
     let seq = tx.next_seq();
     let mut batch = WriteBatch::new(client(), subject(), at(5_000));
-    batch.records.push(RecordWrite {
-        record: Record {
-            entity_type: ty("end_user"),
-            id: record,
-            version: Version(5),
-            seq,
-            data: obj(json!({ "name": "late" })),
-            deleted: false,
-            sync_status: SyncStatus::Synced,
-            created_at: at(0),
-            updated_at: at(5_000),
-            edited_at: at(5_000),
-        },
-        kind: WriteKind::Update,
-        changed_fields: vec!["name".into()],
-    });
+    batch
+        .records
+        .push(renamed(record, Version(5), seq, "late", 5_000));
     batch.resolved_conflicts.push(first.id);
     assert!(matches!(
         tx.write(&batch).await,
@@ -111,6 +85,26 @@ pub async fn conflicts_are_logged_listed_and_resolved<S: Store>(store: &S) {
         .unwrap()
         .unwrap();
     assert_eq!(kept.data, obj(json!({ "name": "chosen" })));
+}
+
+/// The write of a resolution: the record renamed, at `version` and `seq`, at `ms`.
+fn renamed(record: RecordId, version: Version, seq: Seq, name: &str, ms: i64) -> RecordWrite {
+    RecordWrite {
+        record: Record {
+            entity_type: ty("end_user"),
+            id: record,
+            version,
+            seq,
+            data: obj(json!({ "name": name })),
+            deleted: false,
+            sync_status: SyncStatus::Synced,
+            created_at: at(0),
+            updated_at: at(ms),
+            edited_at: at(ms),
+        },
+        kind: WriteKind::Update,
+        changed_fields: vec!["name".into()],
+    }
 }
 
 /// Logging one conflict id twice breaks a uniqueness rule: a `Conflict`, and the transaction

@@ -1,17 +1,38 @@
 //! The other reads: pull-pending conditions, REST lists with filters and search, history.
 
 use serde_json::json;
-use syncd_model::{PendingCondition, RecordId, Seq, SyncStatus, Timestamp, Version};
+use syncd_model::{
+    PendingCondition, Record, RecordId, Seq, SyncStatus, TenantId, Timestamp, Version,
+};
 use syncd_store::{ListQuery, Store};
 
 use crate::fixtures::*;
 
 pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) {
     let t = tenant("acme");
+    let pending_live = seed_pending(store, &t).await;
+    let conditions = [
+        PendingCondition::FieldEquals {
+            field: "is_deleted".into(),
+            value: json!(0),
+        },
+        PendingCondition::SyncStatus(SyncStatus::Pending),
+    ];
+    let found = store
+        .pending(&t, &ty("end_user"), &conditions, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), vec![pending_live[0].id]);
+    field_conditions_compare_json_values(store, &t, &pending_live).await;
+    no_condition_lists_every_live_record(store, &t).await;
+}
+
+/// Four pending end users (`is_deleted` 0, 1, "0" and 0, the last then deleted), one synced.
+async fn seed_pending<S: Store>(store: &S, t: &TenantId) -> Vec<Record> {
     let now = Timestamp::now();
     let pending_live = apply_with(
         store,
-        &t,
+        t,
         vec![
             put(
                 "end_user",
@@ -41,7 +62,7 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
     // Synced, or a tombstone: never pending.
     apply_with(
         store,
-        &t,
+        t,
         vec![put(
             "end_user",
             RecordId::new_v7(),
@@ -53,32 +74,26 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
     .await;
     apply_with(
         store,
-        &t,
+        t,
         vec![Op::Delete(key("end_user", pending_live[3].id))],
         SyncStatus::Pending,
         now,
     )
     .await;
+    pending_live
+}
 
-    let conditions = [
-        PendingCondition::FieldEquals {
-            field: "is_deleted".into(),
-            value: json!(0),
-        },
-        PendingCondition::SyncStatus(SyncStatus::Pending),
-    ];
-    let found = store
-        .pending(&t, &ty("end_user"), &conditions, None, 100)
-        .await
-        .unwrap();
-    assert_eq!(ids(&found), vec![pending_live[0].id]);
-
+async fn field_conditions_compare_json_values<S: Store>(
+    store: &S,
+    t: &TenantId,
+    pending_live: &[Record],
+) {
     let by_string = [PendingCondition::FieldEquals {
         field: "name".into(),
         value: json!("c"),
     }];
     let found = store
-        .pending(&t, &ty("end_user"), &by_string, None, 100)
+        .pending(t, &ty("end_user"), &by_string, None, 100)
         .await
         .unwrap();
     assert_eq!(ids(&found), vec![pending_live[2].id]);
@@ -87,26 +102,28 @@ pub async fn pending_matches_json_equality_and_sync_status<S: Store>(store: &S) 
         value: json!("0"),
     }];
     let found = store
-        .pending(&t, &ty("end_user"), &string_zero, None, 100)
+        .pending(t, &ty("end_user"), &string_zero, None, 100)
         .await
         .unwrap();
     assert_eq!(ids(&found), vec![pending_live[2].id], "\"0\" is not 0");
+}
 
+async fn no_condition_lists_every_live_record<S: Store>(store: &S, t: &TenantId) {
     // No conditions: every live record, seq order, at most limit + 1.
     let all = store
-        .pending(&t, &ty("end_user"), &[], None, 100)
+        .pending(t, &ty("end_user"), &[], None, 100)
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
     assert!(all.windows(2).all(|w| w[0].seq < w[1].seq));
     let limited = store
-        .pending(&t, &ty("end_user"), &[], None, 2)
+        .pending(t, &ty("end_user"), &[], None, 2)
         .await
         .unwrap();
     assert_eq!(limited.len(), 3);
     assert!(
         store
-            .pending(&t, &ty("interactions"), &[], None, 10)
+            .pending(t, &ty("interactions"), &[], None, 10)
             .await
             .unwrap()
             .is_empty()

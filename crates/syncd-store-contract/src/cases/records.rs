@@ -1,7 +1,7 @@
 //! Records written in a transaction come back as written, with seqs allocated per tenant.
 
 use serde_json::json;
-use syncd_model::{Record, RecordId, Seq, SyncStatus, Version};
+use syncd_model::{Record, RecordId, Seq, SyncStatus, TenantId, Version};
 use syncd_store::{RecordWrite, Store, WriteBatch, WriteKind};
 
 use crate::fixtures::*;
@@ -56,7 +56,14 @@ pub async fn a_record_round_trips_every_field<S: Store>(store: &S) {
     assert!(!page.has_more);
     assert_eq!(page.next, Seq(1));
 
-    let history = store.history(&t, &k, at(0)).await.unwrap();
+    history_and_load_return_the_version(store, &t, &record).await;
+}
+
+/// The one version of `record` (created at 1_700_000_000_789 with two changed fields) through
+/// history, and through a transaction's load as a merge asks for it.
+async fn history_and_load_return_the_version<S: Store>(store: &S, t: &TenantId, record: &Record) {
+    let (id, k) = (record.id, key("end_user", record.id));
+    let history = store.history(t, &k, at(0)).await.unwrap();
     assert_eq!(history.len(), 1);
     let v = &history[0];
     assert_eq!(v.entity_type, ty("end_user"));
@@ -75,7 +82,7 @@ pub async fn a_record_round_trips_every_field<S: Store>(store: &S) {
     assert_eq!(v.at, at(1_700_000_000_789));
 
     // A version asked for by a merge comes back through load, with the record.
-    let mut tx = store.begin_write(&t).await.unwrap();
+    let mut tx = store.begin_write(t).await.unwrap();
     let loaded = tx
         .load(
             std::slice::from_ref(&k),
