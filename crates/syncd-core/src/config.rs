@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 
-use syncd_model::Limits;
+use std::sync::Arc;
+
+use syncd_conflict::{ConflictStrategy, StrategyRegistry, UnknownStrategy};
+use syncd_model::{Limits, Registry};
 
 /// How the engine behaves; every value has the SPEC §7 default.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,5 +70,39 @@ pub fn days_to_ms(days: f64) -> i64 {
 impl EngineConfig {
     pub(crate) fn history_window_ms(&self) -> i64 {
         i64::from(self.history_days) * 24 * 60 * 60 * 1000
+    }
+}
+
+/// A strategy named in configuration that does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("entity type `{entity_type}`: {source}")]
+pub struct StrategyConfigError {
+    pub entity_type: String,
+    #[source]
+    pub source: UnknownStrategy,
+}
+
+impl EngineConfig {
+    /// The conflict strategy of every registered type, by type name: the configured override,
+    /// else the type's own, else the default. Fails on a name no strategy has.
+    pub fn strategy_per_type(
+        &self,
+        registry: &Registry,
+        strategies: &StrategyRegistry,
+    ) -> Result<HashMap<String, Arc<dyn ConflictStrategy>>, StrategyConfigError> {
+        let mut by_type = HashMap::new();
+        for ty in registry.iter() {
+            let name = self
+                .strategy_overrides
+                .get(ty.name.as_str())
+                .or(ty.strategy.as_ref())
+                .unwrap_or(&self.default_strategy);
+            let strategy = strategies.get(name).map_err(|source| StrategyConfigError {
+                entity_type: ty.name.to_string(),
+                source,
+            })?;
+            by_type.insert(ty.name.to_string(), strategy);
+        }
+        Ok(by_type)
     }
 }

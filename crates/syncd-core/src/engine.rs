@@ -7,7 +7,7 @@ use syncd_conflict::{ConflictStrategy, StrategyRegistry, UnknownStrategy};
 use syncd_model::{Cursor, EntityType, Notifier, Registry};
 use syncd_store::Store;
 
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, StrategyConfigError};
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
 
@@ -19,18 +19,9 @@ pub struct SyncEngine<S> {
     pub(crate) strategies: HashMap<String, Arc<dyn ConflictStrategy>>,
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) config: EngineConfig,
-    pub(crate) activity: Arc<crate::stats::Activity>,
+    pub(crate) activity: Arc<crate::stats::activity::Activity>,
     /// Pushes waiting for their tenant's next group commit.
-    pub(crate) groups: crate::push::GroupQueue,
-}
-
-/// A strategy named in configuration that does not exist.
-#[derive(Debug, thiserror::Error)]
-#[error("entity type `{entity_type}`: {source}")]
-pub struct StrategyConfigError {
-    pub entity_type: String,
-    #[source]
-    pub source: UnknownStrategy,
+    pub(crate) groups: crate::push::queue::GroupQueue,
 }
 
 impl<S: Store> SyncEngine<S> {
@@ -43,7 +34,6 @@ impl<S: Store> SyncEngine<S> {
         notifier: Arc<dyn Notifier>,
         config: EngineConfig,
     ) -> Result<Self, StrategyConfigError> {
-        let mut by_type = HashMap::new();
         for name in config.strategy_overrides.keys() {
             if registry.get(name).is_none() {
                 return Err(StrategyConfigError {
@@ -59,20 +49,9 @@ impl<S: Store> SyncEngine<S> {
                 });
             }
         }
-        for ty in registry.iter() {
-            let name = config
-                .strategy_overrides
-                .get(ty.name.as_str())
-                .or(ty.strategy.as_ref())
-                .unwrap_or(&config.default_strategy);
-            let strategy = strategies.get(name).map_err(|source| StrategyConfigError {
-                entity_type: ty.name.to_string(),
-                source,
-            })?;
-            by_type.insert(ty.name.to_string(), strategy);
-        }
-        let activity = Arc::new(crate::stats::Activity::default());
-        let notifier = Arc::new(crate::stats::CountingNotifier {
+        let by_type = config.strategy_per_type(&registry, strategies)?;
+        let activity = Arc::new(crate::stats::activity::Activity::default());
+        let notifier = Arc::new(crate::stats::activity::CountingNotifier {
             inner: notifier,
             activity: Arc::clone(&activity),
         });
@@ -83,7 +62,7 @@ impl<S: Store> SyncEngine<S> {
             notifier,
             config,
             activity,
-            groups: crate::push::GroupQueue::default(),
+            groups: crate::push::queue::GroupQueue::default(),
         })
     }
 

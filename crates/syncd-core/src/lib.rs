@@ -19,9 +19,9 @@ mod stats;
 mod visibility;
 mod write;
 
-pub use config::{EngineConfig, days_to_ms};
+pub use config::{EngineConfig, StrategyConfigError, days_to_ms};
 pub use crud::{CrudWrite, ListParams, ListResponse};
-pub use engine::{StrategyConfigError, SyncEngine};
+pub use engine::SyncEngine;
 pub use envelope::{Data, Envelope};
 pub use error::{InvalidKind, Result, SyncError};
 pub use lifecycle::{ERASED, Erased, MaintenanceReport, VerifyResponse, record_hash, thin_data};

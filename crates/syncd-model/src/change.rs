@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::ids::{RecordId, Version};
 use crate::schema::EntityType;
+use crate::text::json_kind;
 use crate::timestamp::Timestamp;
 
 /// What a change asks for. `create` and `update` both mean upsert: the server decides from
@@ -386,17 +387,6 @@ fn parse_version(value: Option<&Value>) -> Result<Option<Version>, String> {
             _ => Err("must be a non-negative integer".into()),
         },
         Some(_) => Err("must be a non-negative integer".into()),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

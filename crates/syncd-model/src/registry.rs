@@ -7,8 +7,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::ids::{EntityTypeName, IdError, is_identifier};
+use crate::managed::is_server_managed;
 use crate::schema::{DeletionRule, EntityType, FieldSchema, FieldType, PendingCondition};
-use crate::validate::{Limits, check_value, is_server_managed};
+use crate::validate::{Limits, check_value};
 use crate::visibility::Visibility;
 
 /// Why a set of entity types does not form a registry.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ids::EntityTypeName;
-use crate::record::SyncStatus;
+use crate::status::SyncStatus;
 use crate::visibility::{Visibility, VisibilityRule};
 
 /// The type of a declared field.

@@ -38,6 +38,18 @@ pub fn is_blank(s: &str) -> bool {
     s.chars().all(|c| c.is_whitespace() || c.is_control())
 }
 
+/// How an error message names the JSON kind of a value ("a string", "an object").
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

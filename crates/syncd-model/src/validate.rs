@@ -4,8 +4,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::ids::RecordId;
+pub use crate::managed::is_server_managed;
 use crate::schema::{EntityType, FieldSchema, FieldType, StringFormat};
-use crate::text::{self, NUL_MESSAGE};
+use crate::text::{self, NUL_MESSAGE, json_kind};
 use crate::timestamp::Timestamp;
 
 /// Size limits on incoming values (SPEC §7).
@@ -40,32 +41,6 @@ impl FieldError {
             message: message.into(),
         }
     }
-}
-
-/// Fields the server manages. Clients cannot set them: values sent are dropped, never stored.
-/// Both spellings the seeds use are listed.
-const SERVER_MANAGED: &[&str] = &[
-    "id",
-    "version",
-    "createdAt",
-    "created_at",
-    "updatedAt",
-    "updated_at",
-    "deleted",
-    "isDeleted",
-    "sync_status",
-    "syncStatus",
-    "server_synced",
-    "serverSynced",
-    "last_updated",
-    "lastUpdated",
-    "tenant_id",
-    "tenantId",
-    "tid",
-];
-
-pub fn is_server_managed(field: &str) -> bool {
-    SERVER_MANAGED.contains(&field)
 }
 
 impl EntityType {
@@ -192,7 +167,7 @@ pub(crate) fn check_value(
     match schema.ty {
         FieldType::String | FieldType::Text => {
             let Some(s) = value.as_str() else {
-                return fail(format!("must be a string, got {}", kind(value)));
+                return fail(format!("must be a string, got {}", json_kind(value)));
             };
             if let Some(max) = schema.max_length {
                 let len = s.chars().count();
@@ -212,19 +187,19 @@ pub(crate) fn check_value(
         }
         FieldType::Int => {
             let Some(n) = value.as_i64() else {
-                return fail(format!("must be an integer, got {}", kind(value)));
+                return fail(format!("must be an integer, got {}", json_kind(value)));
             };
             check_range(schema, n as f64, &mut fail);
         }
         FieldType::Float => {
             let Some(n) = value.as_f64() else {
-                return fail(format!("must be a number, got {}", kind(value)));
+                return fail(format!("must be a number, got {}", json_kind(value)));
             };
             check_range(schema, n, &mut fail);
         }
         FieldType::Bool => {
             if !value.is_boolean() {
-                fail(format!("must be true or false, got {}", kind(value)));
+                fail(format!("must be true or false, got {}", json_kind(value)));
             }
         }
         FieldType::Datetime => match value.as_str() {
@@ -298,17 +273,6 @@ fn exceeds(value: &Value, limits: &Limits, depth: usize) -> Option<Exceeded> {
             })
         }
         _ => None,
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -2,15 +2,12 @@
 //! error body.
 
 use std::future::{Ready, ready};
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use syncd_core::Principal;
 use syncd_model::{ClientId, Registry};
@@ -18,39 +15,6 @@ use syncd_model::{ClientId, Registry};
 use crate::auth::{AuthError, Identity};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Requests per (tenant, subject).
-pub struct Limiter {
-    inner: DefaultKeyedRateLimiter<(String, String)>,
-}
-
-impl Limiter {
-    pub fn new(per_second: u32, burst: u32) -> Self {
-        let per_second = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            inner: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
-        }
-    }
-
-    /// Ok, or how many seconds to wait.
-    pub fn check(&self, tenant: &str, subject: &str) -> Result<(), u64> {
-        self.inner
-            .check_key(&(tenant.to_owned(), subject.to_owned()))
-            .map_err(|not_until| {
-                let wait: Duration = not_until.wait_time_from(DefaultClock::default().now());
-                // Rounded up, and at least 1: the wait may have passed by the time it is read,
-                // and `Retry-After: 0` invites a retry loop.
-                (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-            })
-    }
-
-    /// Forgets keys that have been quiet, so the table does not grow forever.
-    pub fn shrink(&self) {
-        self.inner.retain_recent();
-        self.inner.shrink_to_fit();
-    }
-}
 
 /// The bearer token of a request, from `Authorization: Bearer …`.
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -130,6 +94,18 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
 /// A JSON request body within the configured size; an empty body reads as `{}`.
 pub struct JsonBody(pub Value);
 
+impl JsonBody {
+    /// The body as an object: routes whose body is a set of named options refuse anything else.
+    pub fn into_object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.0 {
+            Value::Object(body) => Ok(body),
+            _ => Err(ApiError::BadRequest(
+                "the body must be a JSON object".into(),
+            )),
+        }
+    }
+}
+
 impl FromRequest for JsonBody {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -166,24 +142,5 @@ impl FromRequest for JsonBody {
                 .map(JsonBody)
                 .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rate_limited_caller_is_never_told_to_retry_after_0_seconds() {
-        // A replenish interval of a microsecond: by the time the wait is read it has passed.
-        let limiter = Limiter::new(1_000_000, 1);
-        let mut refusals = 0;
-        for _ in 0..10_000 {
-            if let Err(wait) = limiter.check("t", "s") {
-                refusals += 1;
-                assert!(wait >= 1, "Retry-After: {wait}");
-            }
-        }
-        assert!(refusals > 0, "the limiter refused nothing");
     }
 }

@@ -15,6 +15,7 @@ pub mod fallback;
 pub mod lifecycle;
 pub mod limits;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;

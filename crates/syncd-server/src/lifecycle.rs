@@ -115,29 +115,6 @@ fn operator_error(e: syncd_model::IdError) -> StartupError {
     StartupError::Settings(SettingsError::Invalid(format!("operator name: {e}")))
 }
 
-/// The background maintenance of a running server: a run every `sync.maintenance_interval_secs`
-/// (the first one interval after the start), exclusive across the instances on one database.
-pub async fn scheduled(state: actix_web::web::Data<crate::state::AppState>) {
-    let secs = state.settings.sync.maintenance_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    let holder = format!("instance-{}", uuid::Uuid::new_v4().simple());
-    let period = std::time::Duration::from_secs(secs);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match state.engine.maintenance(&holder).await {
-            Ok(Some(_)) => {}
-            Ok(None) => tracing::debug!("maintenance skipped: another instance is running it"),
-            Err(e) => {
-                tracing::warn!(error = %crate::error::error_chain(&e), "maintenance failed")
-            }
-        }
-    }
-}
-
 /// `syncd maintenance`: one run now (history and idempotency purge, tombstone thinning,
 /// thin-tombstone retention), beside running servers; returns the lines to print.
 pub async fn maintenance(settings: Settings) -> Result<Vec<String>, StartupError> {

@@ -18,7 +18,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{AuthConfigError, Authenticator};
 use crate::config::{Settings, SettingsError};
-use crate::extract::Limiter;
+use crate::rate_limit::Limiter;
 use crate::routes::{self, admin, crud, lifecycle, ops, sync};
 use crate::state::{AppState, StoreRecords};
 use crate::{telemetry, ws};
@@ -77,17 +77,7 @@ pub fn check(settings: &Settings) -> Result<Registry, StartupError> {
     Authenticator::new(&settings.auth, None)?;
     let strategies = StrategyRegistry::with_builtins();
     let config = settings.engine_config();
-    for ty in registry.iter() {
-        let name = config
-            .strategy_overrides
-            .get(ty.name.as_str())
-            .or(ty.strategy.as_ref())
-            .unwrap_or(&config.default_strategy);
-        strategies.get(name).map_err(|source| StrategyConfigError {
-            entity_type: ty.name.to_string(),
-            source,
-        })?;
-    }
+    config.strategy_per_type(&registry, &strategies)?;
     for name in config.strategy_overrides.keys() {
         if registry.get(name).is_none() {
             return Err(StartupError::Settings(SettingsError::Invalid(format!(
@@ -238,6 +228,29 @@ fn serve(
     Ok(server.run())
 }
 
+/// The background maintenance of a running server: a run every `sync.maintenance_interval_secs`
+/// (the first one interval after the start), exclusive across the instances on one database.
+async fn scheduled_maintenance(state: web::Data<AppState>) {
+    let secs = state.settings.sync.maintenance_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    let holder = format!("instance-{}", uuid::Uuid::new_v4().simple());
+    let period = std::time::Duration::from_secs(secs);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.engine.maintenance(&holder).await {
+            Ok(Some(_)) => {}
+            Ok(None) => tracing::debug!("maintenance skipped: another instance is running it"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::error_chain(&e), "maintenance failed")
+            }
+        }
+    }
+}
+
 /// `GET /openapi.json` and the Swagger UI at `/docs/`, with every asset inside the binary.
 fn docs_page(openapi: &serde_json::Value) -> utoipa_swagger_ui::SwaggerUi {
     utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
@@ -315,7 +328,7 @@ impl Application {
                 state.limiter.shrink();
             }
         });
-        let maintenance = tokio::spawn(crate::lifecycle::scheduled(self.state.clone()));
+        let maintenance = tokio::spawn(scheduled_maintenance(self.state.clone()));
         let result = self.server.await;
         signals.abort();
         shrink.abort();

@@ -11,7 +11,7 @@ use syncd_store_sea::SeaStore;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::error::ApiError;
-use crate::extract::Limiter;
+use crate::rate_limit::Limiter;
 
 pub type Engine = SyncEngine<SeaStore>;
 

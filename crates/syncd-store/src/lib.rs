@@ -18,11 +18,13 @@ use uuid::Uuid;
 
 mod error;
 mod lifecycle;
+mod loaded;
 mod stats;
 pub use error::{Cause, Result, StoreError};
 pub use lifecycle::{
     BatchOutcome, ERASED_ANSWER, LifecycleStore, LiveVersions, ResetScope, SyncState, Thinning,
 };
+pub use loaded::{Loaded, LoadedMaps};
 pub use stats::{StoreStats, TenantCounts, TypeCounts};
 
 /// A record's address inside a tenant.
@@ -209,15 +211,6 @@ impl WriteBatch {
             at,
         }
     }
-}
-
-/// The records a write transaction read.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Loaded {
-    /// Current states of the asked-for keys that exist (tombstones included).
-    pub records: Vec<Record>,
-    /// Data at the asked-for versions that the history still holds.
-    pub versions: Vec<(RecordKey, Version, Map<String, Value>)>,
 }
 
 /// A write transaction of one tenant. It holds the tenant's write lock from

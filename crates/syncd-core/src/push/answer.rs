@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use syncd_model::{Cursor, RecordId, Timestamp, Version};
 use syncd_store::{IdempotencyEntry, Store};
 
-use super::{Idempotency, PushOutcome};
+use super::job::{Idempotency, PushOutcome};
 use crate::engine::SyncEngine;
 use crate::envelope::Envelope;
 use crate::error::{Result, SyncError};

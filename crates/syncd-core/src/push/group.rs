@@ -16,8 +16,8 @@ use syncd_model::{ClientId, Record, Version};
 use syncd_store::{IdempotencyEntry, Loaded, RecordKey, Store, StoreError, WriteBatch, WriteTx};
 
 use super::answer::replay;
+use super::job::{Idempotency, PushJob, PushOutcome};
 use super::queue::{Member, Reply};
-use super::{Idempotency, PushJob, PushOutcome};
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::write::{Plan, PushKeys, push_keys};
@@ -144,17 +144,10 @@ impl<S: Store> SyncEngine<S> {
         } else {
             tx.idempotency_many(&asked).await?
         };
+        let (current, bases) = loaded.into_maps();
         let mut state = GroupState {
-            current: loaded
-                .records
-                .into_iter()
-                .map(|r| (RecordKey::new(r.entity_type.clone(), r.id), r))
-                .collect(),
-            bases: loaded
-                .versions
-                .into_iter()
-                .map(|(k, v, d)| ((k, v), d))
-                .collect(),
+            current,
+            bases,
             cited,
         };
         let slots = self.plan_group(&mut jobs, keys, &mut state, seen, tx.as_mut())?;

@@ -8,36 +8,21 @@
 
 mod answer;
 mod group;
-mod queue;
+mod job;
+pub(crate) mod queue;
 mod validate;
 
 use serde_json::Value;
 use syncd_model::{ClientId, parse_push_body};
 use syncd_store::Store;
 
+pub use self::job::PushOutcome;
+use self::job::{Idempotency, PushJob};
 pub use self::queue::GroupCommitStats;
-pub(crate) use self::queue::GroupQueue;
 use self::queue::{Joined, Leadership, Reply};
 use crate::engine::SyncEngine;
 use crate::error::{Result, SyncError};
 use crate::principal::Principal;
-use crate::write::PlannedChange;
-
-/// What a push answered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PushOutcome {
-    /// The response body as JSON text: `success`, `data`, `results`, `cursor`,
-    /// `syncTimestamp`. A replay returns the first response byte for byte.
-    pub body: String,
-    /// True when the idempotency key had been seen: nothing was applied this time.
-    pub replayed: bool,
-}
-
-/// A push's idempotency key and the digest of its body.
-pub(crate) struct Idempotency {
-    key: String,
-    request_hash: String,
-}
 
 /// What a push's idempotency key says before the push is applied.
 enum KeyCheck {
@@ -45,14 +30,6 @@ enum KeyCheck {
     Fresh(Idempotency),
     /// Seen with the same body: its stored answer.
     Seen(PushOutcome),
-}
-
-/// A validated push waiting for its tenant's write.
-pub(crate) struct PushJob {
-    p: Principal,
-    client: ClientId,
-    planned: Vec<PlannedChange>,
-    idempotency: Option<Idempotency>,
 }
 
 impl<S: Store> SyncEngine<S> {

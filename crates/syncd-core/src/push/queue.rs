@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use syncd_model::TenantId;
 use tokio::sync::oneshot;
 
-use super::{PushJob, PushOutcome};
+use super::job::{PushJob, PushOutcome};
 use crate::error::{Result, SyncError};
 
 /// At most this many pushes in one group, whatever their size: the group's audit rows and

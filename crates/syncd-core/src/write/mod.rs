@@ -11,6 +11,7 @@
 mod checks;
 mod events;
 mod plan;
+pub(crate) mod planned;
 mod state;
 
 use std::collections::HashSet;
@@ -19,13 +20,12 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use syncd_conflict::ResultStatus;
-use syncd_model::{
-    ChangeOp, ClientId, Cursor, EntityType, RecordId, StatusUpdate, Timestamp, Version,
-};
+use syncd_model::{ClientId, Cursor, EntityType, RecordId, StatusUpdate, Timestamp, Version};
 use syncd_store::{Loaded, RecordKey, Store, WriteBatch, WriteTx};
 use uuid::Uuid;
 
 pub(crate) use self::checks::{check_references, is_erased};
+pub(crate) use self::planned::PlannedChange;
 use crate::engine::SyncEngine;
 use crate::error::Result;
 use crate::principal::Principal;
@@ -49,17 +49,6 @@ pub(crate) enum CrudMode {
     Update,
     /// DELETE: the record must exist and be live.
     Delete,
-}
-
-/// One change to write, with its id decided.
-pub(crate) struct PlannedChange {
-    pub index: usize,
-    pub entity_type: Arc<EntityType>,
-    pub op: ChangeOp,
-    pub id: RecordId,
-    pub base_version: Option<Version>,
-    pub client_edit_time: Option<Timestamp>,
-    pub data: Map<String, Value>,
 }
 
 /// What became of one change.

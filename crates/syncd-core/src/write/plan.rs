@@ -72,6 +72,7 @@ impl<'a, S: Store> Planner<'a, S> {
         reused: HashSet<RecordKey>,
     ) -> Self {
         let now = Timestamp::now();
+        let (current, bases) = loaded.into_maps();
         Self {
             engine,
             p,
@@ -82,16 +83,8 @@ impl<'a, S: Store> Planner<'a, S> {
                 Origin::Push | Origin::Resolve(_) => SyncStatus::Synced,
                 Origin::Crud(_) => SyncStatus::Pending,
             },
-            current: loaded
-                .records
-                .into_iter()
-                .map(|r| (RecordKey::new(r.entity_type.clone(), r.id), r))
-                .collect(),
-            bases: loaded
-                .versions
-                .into_iter()
-                .map(|(k, v, data)| ((k, v), data))
-                .collect(),
+            current,
+            bases,
             reused,
             before_write: HashMap::new(),
             batch: WriteBatch::new(client.clone(), p.subject.clone(), now),

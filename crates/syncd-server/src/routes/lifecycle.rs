@@ -1,7 +1,6 @@
 //! The data-lifecycle routes of SPEC §10: the integrity check and erasure.
 
 use actix_web::{HttpResponse, web};
-use serde_json::Value;
 use syncd_core::{SyncError, entity_types};
 use syncd_model::RecordId;
 
@@ -17,11 +16,7 @@ pub async fn verify(
     caller: Caller,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(body) = body.0 else {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        ));
-    };
+    let body = body.into_object()?;
     let types = entity_types(body.get("entityTypes"))?;
     let response = state.engine.verify(&caller.0, types.as_deref()).await?;
     page(&response, 0)

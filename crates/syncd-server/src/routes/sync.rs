@@ -55,11 +55,7 @@ pub async fn pull_pending(
     caller: Caller,
     body: JsonBody,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Object(body) = body.0 else {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        ));
-    };
+    let body = body.into_object()?;
     let mut types = entity_types(body.get("entityTypes"))?;
     match body.get("table") {
         None | Some(Value::Null) => {}

@@ -1,24 +1,13 @@
-//! The admin statistics of a tenant (SPEC §13, `GET /api/admin/stats`): record counts per type,
-//! open conflicts and conflicts per strategy from indexed queries of the tenant's rows (kept for
-//! [`COUNTS_TTL`] per tenant, so many consoles polling cost one set of queries), and pushes,
-//! changes and push latency from small in-memory windows this engine keeps per tenant.
-//!
-//! The windows are per process: with several instances each one counts the pushes it answered
-//! and the writes it committed. Memory per active tenant is fixed (a few kilobytes); tenants
-//! idle for an hour are forgotten.
+//! The in-memory windows behind the admin statistics: pushes, changes and push latency per
+//! tenant, counted as the engine answers pushes and publishes events.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
-use syncd_model::{ChangeEvent, Notifier, TenantId, Timestamp};
-use syncd_store::{StoreStats, TenantCounts};
-
-use crate::engine::SyncEngine;
-use crate::error::{Result, SyncError};
-use crate::principal::Principal;
+use syncd_model::{ChangeEvent, Notifier, TenantId};
+use syncd_store::TenantCounts;
 
 /// How long a tenant's counts are reused before the queries run again.
 pub const COUNTS_TTL: Duration = Duration::from_secs(2);
@@ -29,15 +18,6 @@ const LATENCY_MINUTES: u64 = 5;
 /// Latency histogram bins: bin `i` holds latencies up to `10 µs × 2^(i/4)`, so a percentile is
 /// known within a factor of 2^(1/8) (±9 %); the last bin holds everything above ~2.8 minutes.
 const LATENCY_BINS: usize = 96;
-
-/// Figures the engine cannot know: they come from the notification hub.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LiveFigures {
-    /// WebSocket connections of the tenant right now.
-    pub connections: u64,
-    /// `resync_required` messages sent to the tenant's connections.
-    pub resyncs: u64,
-}
 
 /// Pushes and changes in the last minute and the last hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -52,23 +32,6 @@ pub struct Window {
 pub struct Latency {
     pub p50: Option<f64>,
     pub p99: Option<f64>,
-}
-
-/// The answer of `GET /api/admin/stats`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TenantStats {
-    /// Every type the caller may read: `{ "live": n, "tombstones": n }`, in registry order.
-    pub types: Map<String, Value>,
-    pub open_conflicts: u64,
-    pub connections: u64,
-    pub pushes: Window,
-    pub changes: Window,
-    /// Every strategy in force for a readable type, with the conflicts it handled in the last
-    /// hour (open, resolved by a person, or decided by the strategy).
-    pub conflicts_by_strategy: Map<String, Value>,
-    pub resyncs: u64,
-    pub push_latency_ms: Latency,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -217,7 +180,7 @@ fn bin_value_ms(bin: usize) -> f64 {
     (middle * 100.0).round() / 100.0
 }
 
-fn epoch_secs() -> u64 {
+pub(crate) fn epoch_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -274,7 +237,7 @@ impl Activity {
         }
     }
 
-    fn figures_at(&self, tenant: &TenantId, now_secs: u64) -> (Window, Window, Latency) {
+    pub(super) fn figures_at(&self, tenant: &TenantId, now_secs: u64) -> (Window, Window, Latency) {
         match self.lock().get(tenant) {
             Some(w) => {
                 let (pushes, changes) = w.windows(now_secs);
@@ -284,7 +247,7 @@ impl Activity {
         }
     }
 
-    fn cached_counts(&self, tenant: &TenantId) -> Option<TenantCounts> {
+    pub(super) fn cached_counts(&self, tenant: &TenantId) -> Option<TenantCounts> {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts
             .get(tenant)
@@ -292,7 +255,7 @@ impl Activity {
             .map(|(_, c)| c.clone())
     }
 
-    fn keep_counts(&self, tenant: &TenantId, fresh: &TenantCounts) {
+    pub(super) fn keep_counts(&self, tenant: &TenantId, fresh: &TenantCounts) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts.retain(|_, (at, _)| at.elapsed() < COUNTS_TTL);
         counts.insert(tenant.clone(), (Instant::now(), fresh.clone()));
@@ -310,66 +273,6 @@ impl Notifier for CountingNotifier {
         let records: u64 = event.counts.iter().map(|(_, n)| u64::from(*n)).sum();
         self.activity.record_changes(&event.tenant, records);
         self.inner.publish(event);
-    }
-}
-
-impl<S> SyncEngine<S> {
-    /// The activity windows, for the server to record pushes in.
-    pub fn activity(&self) -> &Activity {
-        &self.activity
-    }
-}
-
-impl<S: StoreStats> SyncEngine<S> {
-    /// The statistics of the caller's tenant. Needs the `admin` role.
-    #[tracing::instrument(skip_all, fields(tenant = %p.tenant), err(level = "debug"))]
-    pub async fn stats(&self, p: &Principal, live: LiveFigures) -> Result<TenantStats> {
-        if !p.is_admin() {
-            return Err(SyncError::Forbidden(
-                "the statistics need a token with the `admin` role".into(),
-            ));
-        }
-        let counts = match self.activity.cached_counts(&p.tenant) {
-            Some(c) => c,
-            None => {
-                let since = Timestamp::now().plus_millis(-3_600_000);
-                let fresh = self.store.tenant_counts(&p.tenant, since).await?;
-                self.activity.keep_counts(&p.tenant, &fresh);
-                fresh
-            }
-        };
-        let readable = self.readable_types(p);
-        let mut types = Map::new();
-        let mut conflicts_by_strategy = Map::new();
-        for ty in &readable {
-            let c = counts
-                .types
-                .iter()
-                .find(|(name, _)| *name == ty.name)
-                .map(|(_, c)| *c)
-                .unwrap_or_default();
-            types.insert(
-                ty.name.to_string(),
-                json!({ "live": c.live, "tombstones": c.tombstones }),
-            );
-            if let Some(name) = self.strategy_name(ty.name.as_str()) {
-                conflicts_by_strategy.insert(name.to_owned(), json!(0));
-            }
-        }
-        for (strategy, n) in &counts.conflicts_by_strategy {
-            conflicts_by_strategy.insert(strategy.clone(), json!(n));
-        }
-        let (pushes, changes, push_latency_ms) = self.activity.figures_at(&p.tenant, epoch_secs());
-        Ok(TenantStats {
-            types,
-            open_conflicts: counts.open_conflicts,
-            connections: live.connections,
-            pushes,
-            changes,
-            conflicts_by_strategy,
-            resyncs: live.resyncs,
-            push_latency_ms,
-        })
     }
 }
 
