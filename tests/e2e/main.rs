@@ -34,6 +34,7 @@ mod push;
 mod round_trips;
 mod visibility;
 mod visibility_fuzz;
+mod visibility_lifecycle;
 mod ws;
 mod ws_auth;
 mod ws_instances;

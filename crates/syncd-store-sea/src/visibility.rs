@@ -182,7 +182,8 @@ impl Inner {
 
     /// Creates the expression index of each `(type, field)` if it is missing. The index holds
     /// `(tenant_id, entity_type, field, seq)`: a pull of one restricted type reads exactly its
-    /// visible records, in seq order for one claim value.
+    /// visible records, in seq order for one claim value. With any rule, also the partial index
+    /// the removals query walks.
     pub(crate) async fn index_visibility_fields(
         &self,
         fields: &[(EntityTypeName, String)],
@@ -198,6 +199,19 @@ impl Inner {
             field_text(&mut q, Table::Plain, field)?;
             q.push(", seq)");
             self.execute(&self.db, q).await?;
+        }
+        if !fields.is_empty() {
+            // The removals of a pull look only at records written again since their creation
+            // (`version > 1`): this partial index lets that query walk those alone instead of
+            // every record changed after the cursor.
+            self.execute(
+                &self.db,
+                self.sql_text(
+                    "CREATE INDEX IF NOT EXISTS records_tenant_seq_rewritten \
+                     ON records (tenant_id, seq) WHERE version > 1",
+                ),
+            )
+            .await?;
         }
         if !fields.is_empty() && self.dialect == Dialect::Sqlite {
             // The planner picks the new index only once it has statistics saying it is selective.

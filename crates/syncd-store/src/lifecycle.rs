@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp, Version};
 
-use crate::{Result, Store};
+use crate::{Result, Store, TypeAccess};
 
 /// The start of the stored answer of an idempotency key whose answer held an erased record:
 /// `syncd-erased:{type}:{id}` (never JSON, so never a real answer). A replay is refused.
@@ -66,12 +66,14 @@ pub trait LifecycleStore: Store {
         now: Timestamp,
     ) -> Result<Vec<(TenantId, Epoch)>>;
 
-    /// The live records of `types` (empty = every type) and the head they are current at, read
-    /// in one snapshot.
+    /// The live records of `types` (empty = every type) that the reader sees (`visibility`: the
+    /// restricted types among them, as in [`crate::ChangesQuery::visibility`]) and the head they
+    /// are current at, read in one snapshot.
     async fn live_versions(
         &self,
         tenant: &TenantId,
         types: &[EntityTypeName],
+        visibility: &[TypeAccess],
     ) -> Result<(Seq, Vec<LiveVersions>)>;
 
     /// Removes what a record left beside its current row, after the write that erased it

@@ -20,11 +20,12 @@ use crate::write::is_erased;
 /// The data key marking an erased record's thin tombstone.
 pub const ERASED: &str = "erased";
 
-/// What a thin tombstone keeps of a record's data: the type's deletion marker (`is_deleted: 1`
-/// for `end_user`, `status: "cancelled"` for `interactions`) and, when erased, `erased: true`.
-/// No other client field.
-pub fn thin_data(ty: &EntityType, erased: bool) -> Map<String, Value> {
-    let mut data = Map::new();
+/// What a thin tombstone keeps of a record's `data`: the fields the type's visibility rules
+/// name (so that it still reaches exactly the readers who may see the record, SPEC §10/§11), the
+/// type's deletion marker (`is_deleted: 1` for `end_user`, `status: "cancelled"` for
+/// `interactions`) and, when erased, `erased: true`. No other client field.
+pub fn thin_data(ty: &EntityType, data: &Map<String, Value>, erased: bool) -> Map<String, Value> {
+    let mut data = ty.visibility.fields_of(data);
     if let DeletionRule::SetField { field, value, .. } = &ty.deletion {
         data.insert(field.clone(), value.clone());
     }
@@ -94,12 +95,19 @@ impl<S: LifecycleStore> SyncEngine<S> {
         } else {
             let now = Timestamp::now();
             let seq = tx.next_seq();
-            let mut changed_fields: Vec<String> = current.data.keys().cloned().collect();
+            let data = thin_data(&ty, &current.data, true);
+            // The rule fields stay as they were; everything else goes, and `erased` comes.
+            let mut changed_fields: Vec<String> = current
+                .data
+                .iter()
+                .filter(|(k, v)| data.get(*k) != Some(*v))
+                .map(|(k, _)| k.clone())
+                .collect();
             changed_fields.push(ERASED.to_owned());
             let record = Record {
                 version: current.version.next(),
                 seq,
-                data: thin_data(&ty, true),
+                data,
                 deleted: true,
                 sync_status: SyncStatus::Synced,
                 updated_at: now,

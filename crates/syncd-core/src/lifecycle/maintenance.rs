@@ -142,7 +142,7 @@ impl<S: LifecycleStore> SyncEngine<S> {
             let mut by_tenant: BTreeMap<TenantId, Vec<Thinning>> = BTreeMap::new();
             for (tenant, record) in page {
                 let data = match self.registry.get(record.entity_type.as_str()) {
-                    Some(ty) => thin_data(ty, is_erased(&record)),
+                    Some(ty) => thin_data(ty, &record.data, is_erased(&record)),
                     // A type no longer registered: nothing of it can be shown anyway.
                     None => serde_json::Map::new(),
                 };

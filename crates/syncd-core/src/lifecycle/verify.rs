@@ -76,12 +76,15 @@ impl Serialize for VerifyResponse {
 }
 
 impl<S: LifecycleStore> SyncEngine<S> {
-    /// Count and checksum of the live records of each asked type (`None` = every readable type),
-    /// at the head when answered.
+    /// Count and checksum of the live records the caller may see of each asked type (`None` =
+    /// every readable type), at the head when answered.
     #[tracing::instrument(skip_all, fields(tenant = %p.tenant, client = %p.client), err(level = "debug"))]
     pub async fn verify(&self, p: &Principal, asked: Option<&[String]>) -> Result<VerifyResponse> {
         let types = self.pull_types(p, asked)?;
-        let names: Vec<_> = if types.len() == self.registry.len() {
+        // The records a pull of these types would hand out (SPEC §10, §11), filtered by the same
+        // condition inside the query; restricted reads name their types, as pulls do.
+        let visibility = self.type_access(p, types.iter().map(|t| t.as_ref()));
+        let names: Vec<_> = if types.len() == self.registry.len() && visibility.is_empty() {
             Vec::new()
         } else {
             types.iter().map(|t| t.name.clone()).collect()
@@ -90,7 +93,9 @@ impl<S: LifecycleStore> SyncEngine<S> {
         let (head, live) = if types.is_empty() {
             (state.head, Vec::new())
         } else {
-            self.store.live_versions(&p.tenant, &names).await?
+            self.store
+                .live_versions(&p.tenant, &names, &visibility)
+                .await?
         };
         let data = types
             .into_iter()

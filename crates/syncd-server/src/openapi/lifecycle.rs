@@ -55,8 +55,8 @@ fn add_verify(paths: &mut Map<String, Value>) {
     paths.insert("/api/client/sync/verify".into(), json!({
         "post": {
             "tags": ["sync"], "operationId": "verify",
-            "summary": "Integrity check: count and checksum of the live records per type",
-            "description": "checksum = the sum modulo 2^64, as a decimal string, of one value per live record: the first 8 bytes of SHA-256 of the UTF-8 text `{id}:{version}` (id lowercase and hyphenated, version in decimal), read as an unsigned big-endian integer. A client that has pulled up to `cursor` computes the same over its local copy; a mismatch means drift, repaired by a resync of that type.",
+            "summary": "Integrity check: count and checksum of the live records per type that the caller may see",
+            "description": "checksum = the sum modulo 2^64, as a decimal string, of one value per live record the caller may see (visibility rules filter as in a pull): the first 8 bytes of SHA-256 of the UTF-8 text `{id}:{version}` (id lowercase and hyphenated, version in decimal), read as an unsigned big-endian integer. A client that has pulled up to `cursor` computes the same over its local copy; a mismatch means drift, repaired by a resync of that type.",
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/VerifyRequest" } } } },
             "responses": responses,
         }

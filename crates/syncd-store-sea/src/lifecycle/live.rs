@@ -1,21 +1,23 @@
 //! The live records of a tenant with their versions, read in one statement so that they and the
-//! head they are current at come from one snapshot.
+//! head they are current at come from one snapshot; only those the reader may see (SPEC §10).
 
 use std::collections::BTreeMap;
 
 use syncd_model::{EntityTypeName, RecordId, Seq, TenantId, Version};
-use syncd_store::{LiveVersions, Result};
+use syncd_store::{LiveVersions, Result, TypeAccess};
 use uuid::Uuid;
 
 use crate::error::{self, corrupt};
 use crate::filters;
 use crate::inner::Inner;
+use crate::visibility;
 
 impl Inner {
     pub(crate) async fn live_versions(
         &self,
         tenant: &TenantId,
         types: &[EntityTypeName],
+        visibility: &[TypeAccess],
     ) -> Result<(Seq, Vec<LiveVersions>)> {
         let mut q = self.sql();
         let t = q.param(tenant.as_str());
@@ -27,6 +29,8 @@ impl Inner {
         .ph(t)
         .push(" AND NOT deleted");
         filters::entity_types(&mut q, types);
+        // The same condition as a pull's: a client that pulled everything sums what it holds.
+        visibility::visible(&mut q, types, visibility)?;
         let rows = self.query(&self.db, q).await?;
         let mut head = None;
         let mut by_type: BTreeMap<String, Vec<(RecordId, Version)>> = BTreeMap::new();

@@ -12,7 +12,9 @@ pub(crate) use epochs::{FLOOR_TENANT, epoch_of};
 use async_trait::async_trait;
 use syncd_model::Record;
 use syncd_model::{EntityTypeName, Epoch, RecordId, Seq, TenantId, Timestamp, Version};
-use syncd_store::{BatchOutcome, LifecycleStore, LiveVersions, ResetScope, Result, Thinning};
+use syncd_store::{
+    BatchOutcome, LifecycleStore, LiveVersions, ResetScope, Result, Thinning, TypeAccess,
+};
 
 use crate::connect::SeaStore;
 
@@ -40,11 +42,12 @@ impl LifecycleStore for SeaStore {
         &self,
         tenant: &TenantId,
         types: &[EntityTypeName],
+        visibility: &[TypeAccess],
     ) -> Result<(Seq, Vec<LiveVersions>)> {
         bounded(
             self.inner.bounds.call(),
             "a read of live versions",
-            self.inner.live_versions(tenant, types),
+            self.inner.live_versions(tenant, types, visibility),
         )
         .await
     }
