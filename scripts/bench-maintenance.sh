@@ -7,8 +7,10 @@
 #   bash scripts/bench-maintenance.sh                   # SQLite and PostgreSQL
 #   BACKENDS=sqlite bash scripts/bench-maintenance.sh   # one backend
 #   BATCH=5000 bash scripts/bench-maintenance.sh        # another `sync.maintenance_batch`
+#   RECORDS=1000 COPIES=9 BASELINE_SECS=2 bash scripts/bench-maintenance.sh  # a quick check
 #
-# Seeding: the server creates RECORDS records of tenant `seed` (one version each) through pushes,
+# Seeding: the server creates RECORDS records (a multiple of 1000) of tenant `seed` (one version
+# each) through pushes,
 # then one SQL statement copies every version row COPIES times with higher version numbers and
 # `at = 0` (1970), straight into `record_versions`: RECORDS × (COPIES + 1) versions, of which
 # RECORDS × COPIES are past the history window and not current, so the history purge deletes
@@ -99,13 +101,14 @@ run_backend() { # name url sql-command...
   shift 2
   start_server "$url"
   echo "--- $backend: seeding $RECORDS records, then $((RECORDS * COPIES)) old versions by SQL"
-  loadgen push --apps 1 --batches $((RECORDS / 1000)) --batch-size 1000 >/dev/null
+  # The push scenario's warm-up push is one batch of the RECORDS.
+  loadgen push --apps 1 --batches $((RECORDS / 1000 - 1)) --batch-size 1000 >/dev/null
   local t0=$SECONDS
   echo "$COPY_SQL" | timeout 900 "$@"
   echo "versions: $(echo "SELECT count(*) FROM record_versions;" | "$@" | tr -d ' ' | grep -E '^[0-9]+$') (copied in $((SECONDS - t0)) s)"
 
   echo "--- $backend: push latency, nothing else running"
-  loadgen --json "$OUT/maintenance-$backend-baseline.json" steady --seconds 15
+  loadgen --json "$OUT/maintenance-$backend-baseline.json" steady --seconds "${BASELINE_SECS:-15}"
   echo "--- $backend: push latency during \`syncd maintenance\` (batch $BATCH)"
   touch "$WORKDIR/running"
   loadgen --json "$OUT/maintenance-$backend-during.json" steady --seconds 900 --while-file "$WORKDIR/running" &
