@@ -9,10 +9,10 @@
 #   BATCH=5000 bash scripts/bench-maintenance.sh        # another `sync.maintenance_batch`
 #   RECORDS=1000 COPIES=9 BASELINE_SECS=2 bash scripts/bench-maintenance.sh  # a quick check
 #
-# Seeding: the server creates RECORDS records (a multiple of 1000) of tenant `seed` (one version
-# each) through pushes,
-# then one SQL statement copies every version row COPIES times with higher version numbers and
-# `at = 0` (1970), straight into `record_versions`: RECORDS × (COPIES + 1) versions, of which
+# Seeding: the server creates RECORDS records (a multiple of 1000) of tenant `seed`, one version
+# each, through pushes; then one SQL statement copies every version row COPIES times with higher
+# version numbers and `at = 0` (1970), straight into `record_versions` (the schema of
+# migrations/, the same statement on both backends): RECORDS × (COPIES + 1) versions, of which
 # RECORDS × COPIES are past the history window and not current, so the history purge deletes
 # them; the current versions stay. The pusher writes to the same tenant.
 #
