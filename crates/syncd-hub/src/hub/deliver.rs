@@ -55,16 +55,27 @@ impl Hub {
         let verdicts =
             (restricted && complete).then(|| visible::verdicts(event, fanout.facts, &access));
         let shown_statuses = visible::statuses(&event.status_updates, &access);
+        // The event's types the connection sees only part of.
+        let partly: Vec<bool> = event
+            .counts
+            .iter()
+            .map(|(t, _)| access.contains_key(t))
+            .collect();
         drop(access);
         let fingerprint = conn.fingerprint.load(Ordering::Relaxed);
         let mut st = conn.lock();
         st.epoch = st.epoch.max(event.cursor.epoch());
-        if restricted && !complete {
+        let unknown = !complete
+            && event
+                .counts
+                .iter()
+                .zip(&partly)
+                .any(|((t, _), partly)| *partly && st.subscription.types.contains(t));
+        if unknown {
             // What the connection may see of this event is not known here: it pulls instead.
             let message = protocol::resync_required(conn.cursor(&st, st.delivered), fanout.now);
-            let woke = self.force_resync(&mut st, message, 0);
-            drop(st);
-            if woke {
+            if self.force_resync(&mut st, message, 0) {
+                drop(st);
                 conn.notify.notify_one();
             }
             return false;

@@ -106,11 +106,14 @@ fn alice(hub: &Hub) -> Connection {
 fn a_remote_event_counts_for_a_restricted_connection_only_what_it_sees() {
     let hub = hub();
     let conn = alice(&hub);
+    let notes_only = alice(&hub);
+    notes_only.subscribe(Some(vec![ty("notes")]), false).unwrap();
     let everyone = connect(&hub, "acme", "app-3");
     let (write, facts) = remote_write();
     hub.deliver_remote(&write, &facts);
     let note = only(&conn, "sync_notification");
     assert_eq!(note["count"], json!(2), "{note}");
+    assert_eq!(only(&notes_only, "sync_notification")["count"], json!(1));
     assert_eq!(only(&everyone, "sync_notification")["count"], json!(3));
 
     // Without facts (they did not fit), the restricted connection is told to pull.
@@ -120,6 +123,8 @@ fn a_remote_event_counts_for_a_restricted_connection_only_what_it_sees() {
     };
     hub.deliver_remote(&write, &incomplete);
     only(&conn, "resync_required");
+    // A connection subscribed to none of the types it sees part of is notified as usual.
+    assert_eq!(only(&notes_only, "sync_notification")["count"], json!(1));
     assert_eq!(only(&everyone, "sync_notification")["count"], json!(3));
 }
 
