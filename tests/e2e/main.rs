@@ -22,6 +22,7 @@ mod erasure;
 mod fault_process;
 mod faults;
 mod group_commit;
+mod hub_notices;
 mod idempotency;
 mod isolation;
 mod lifecycle;

@@ -81,6 +81,20 @@ pub enum Scenario {
         #[arg(long)]
         server_pid: u32,
     },
+    /// One app pushing small batches at a steady pace: the latency of each push, while a
+    /// marker file exists (what runs beside the server meanwhile is the script's choice).
+    Steady {
+        #[arg(long, default_value_t = 10)]
+        batch_size: usize,
+        #[arg(long, default_value_t = 20)]
+        pause_ms: u64,
+        /// Stop after this many seconds at the latest.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Push only while this file exists.
+        #[arg(long)]
+        while_file: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]

@@ -15,10 +15,11 @@ use async_trait::async_trait;
 use syncd_model::{ChangeEvent, EntityTypeName, RecordChange, Seq, TenantId};
 
 pub use hub::{
-    Connection, Hub, HubConfig, HubStats, NotReadable, Outgoing, RegisterError, Subscription,
+    Connection, Hub, HubConfig, HubStats, NotReadable, Outgoing, RegisterError, RemoteFacts,
+    Subscription,
 };
 #[cfg(feature = "postgres")]
-pub use pg::{PgBackplane, PgListening};
+pub use pg::{PgBackplane, PgListening, PgPublisher};
 
 /// Carries events to the other instances that share the database.
 pub trait Backplane: Send + Sync + 'static {

@@ -102,15 +102,22 @@ struct DataUpdate<'a> {
     origin_client_id: &'a ClientId,
 }
 
-/// A `data_update` carrying one changed record.
-pub fn data_update(change: &RecordChange, origin: &ClientId, timestamp: Timestamp) -> Bytes {
+/// A `data_update` carrying one changed record. `cursor` is the record's seq in the tenant's
+/// epoch with the receiving connection's visibility fingerprint, so that a client may pull
+/// from it.
+pub fn data_update(
+    change: &RecordChange,
+    origin: &ClientId,
+    cursor: Cursor,
+    timestamp: Timestamp,
+) -> Bytes {
     envelope(
         "data_update",
         DataUpdate {
             entity_type: change.entity_type.as_str(),
             action: change.action.as_str(),
             data: &change.record,
-            cursor: Cursor::new(change.seq),
+            cursor,
             origin_client_id: origin,
         },
         timestamp,
@@ -136,8 +143,13 @@ struct RemovalUpdate<'a> {
 }
 
 /// A `data_update` with action `remove`: the record left what the connection may see (SPEC
-/// §11); it carries the id and nothing else.
-pub fn data_removal(change: &RecordChange, origin: &ClientId, timestamp: Timestamp) -> Bytes {
+/// §11); it carries the id and nothing else. `cursor` as for [`data_update`].
+pub fn data_removal(
+    change: &RecordChange,
+    origin: &ClientId,
+    cursor: Cursor,
+    timestamp: Timestamp,
+) -> Bytes {
     envelope(
         "data_update",
         RemovalUpdate {
@@ -148,7 +160,7 @@ pub fn data_removal(change: &RecordChange, origin: &ClientId, timestamp: Timesta
                 deleted: true,
                 removed: true,
             },
-            cursor: Cursor::new(change.seq),
+            cursor,
             origin_client_id: origin,
         },
         timestamp,

@@ -65,6 +65,9 @@ pub struct StatusUpdate {
     pub entity_type: EntityTypeName,
     pub id: RecordId,
     pub status: SyncStatus,
+    /// The record's fields that its type's visibility rules read (empty for a type without
+    /// rules): the hub sends the update only to connections that may see the record.
+    pub rule_fields: Map<String, Value>,
 }
 
 /// One committed push or CRUD write of a tenant.

@@ -1,10 +1,15 @@
 //! The data-lifecycle subcommands of SPEC §10 (`syncd reset-sync`, …). They run beside live
 //! servers on the same database: what they change takes effect at the next request of every
-//! instance.
+//! instance, and with PostgreSQL they announce it on the backplane so that connected apps hear
+//! of it at once.
 
-use syncd_model::{ClientId, Epoch, SubjectId, TenantId};
-use syncd_store::LifecycleStore;
+use std::sync::Arc;
+
+use syncd_hub::PgPublisher;
+use syncd_model::{ClientId, Epoch, Notifier, SubjectId, TenantId};
 pub use syncd_store::ResetScope;
+use syncd_store::{LifecycleStore, Store};
+use syncd_store_sea::SeaStore;
 
 use crate::config::{Settings, SettingsError};
 use crate::startup::{self, StartupError};
@@ -26,7 +31,35 @@ pub async fn reset_sync(
     let reset = store
         .reset_sync(&scope, syncd_model::Timestamp::now())
         .await?;
-    Ok(reset_report(&scope, &reset))
+    let mut lines = reset_report(&scope, &reset);
+    if let Some(publisher) = publisher(&store) {
+        let mut resets = Vec::with_capacity(reset.len());
+        for (tenant, epoch) in reset {
+            let head = store.sync_state(&tenant).await?.head;
+            resets.push((tenant, epoch, head));
+        }
+        publisher.reset(&resets);
+        lines.push(flush(&publisher).await);
+    }
+    Ok(lines)
+}
+
+/// With PostgreSQL, what the command changes is announced on the backplane, so that running
+/// servers tell their connected apps at once (SPEC §10); with SQLite apps learn of it at their
+/// next pull.
+fn publisher(store: &SeaStore) -> Option<Arc<PgPublisher>> {
+    store.pg_pool().map(|pool| Arc::new(PgPublisher::new(pool)))
+}
+
+/// Sends what the command announced; the line to print says whether running servers heard.
+async fn flush(publisher: &PgPublisher) -> String {
+    match publisher.flush().await {
+        Ok(n) => format!("{n} notices sent to running servers"),
+        // The change itself is committed: apps learn of it at their next pull.
+        Err(e) => format!(
+            "running servers were not notified ({e}); connected apps learn of it at their next pull"
+        ),
+    }
 }
 
 fn reset_report(scope: &ResetScope, reset: &[(TenantId, Epoch)]) -> Vec<String> {
@@ -60,20 +93,43 @@ pub async fn erase(
 ) -> Result<Vec<String>, StartupError> {
     let store = startup::open_store(&settings).await?;
     let registry = startup::load_registry(&settings)?;
-    // Apps connected to running servers learn of the erasure at their next pull.
+    let publisher = publisher(&store);
+    // The erasing write's event goes to the backplane, as a server's would.
+    let notifier: Arc<dyn Notifier> = match &publisher {
+        Some(publisher) => Arc::clone(publisher) as Arc<dyn Notifier>,
+        None => Arc::new(syncd_model::NoopNotifier),
+    };
     let engine = syncd_core::SyncEngine::new(
-        store,
+        store.clone(),
         registry,
         &syncd_conflict::StrategyRegistry::with_builtins(),
-        std::sync::Arc::new(syncd_model::NoopNotifier),
+        notifier,
         settings.engine_config(),
     )?;
+    let mut lines = erase_with(&engine, &store, publisher.as_deref(), tenant, target).await?;
+    if let Some(publisher) = &publisher {
+        lines.push(flush(publisher).await);
+    }
+    Ok(lines)
+}
+
+async fn erase_with(
+    engine: &syncd_core::SyncEngine<SeaStore>,
+    store: &SeaStore,
+    publisher: Option<&PgPublisher>,
+    tenant: TenantId,
+    target: EraseTarget,
+) -> Result<Vec<String>, StartupError> {
     let failed = |e: syncd_core::SyncError| {
         StartupError::Settings(SettingsError::Invalid(format!("erase: {e}")))
     };
     match target {
         EraseTarget::Tenant => {
             let epoch = engine.erase_tenant(&tenant).await.map_err(failed)?;
+            if let Some(publisher) = publisher {
+                let head = store.sync_state(&tenant).await?.head;
+                publisher.reset(&[(tenant.clone(), epoch, head)]);
+            }
             Ok(vec![format!(
                 "tenant {tenant} erased; its apps start afresh in sync epoch {}",
                 epoch.0

@@ -3,6 +3,7 @@
 
 mod pull;
 mod push;
+mod steady;
 mod ws;
 
 use std::time::Duration;
@@ -136,5 +137,14 @@ pub async fn run(ctx: &Context, scenario: Scenario) -> Result<Outcome, Error> {
             connections,
             server_pid,
         } => ws::idle(ctx, connections, server_pid).await,
+        Scenario::Steady {
+            batch_size,
+            pause_ms,
+            seconds,
+            while_file,
+        } => {
+            let pause = Duration::from_millis(pause_ms);
+            steady::steady(ctx, batch_size, pause, seconds, while_file.as_deref()).await
+        }
     }
 }

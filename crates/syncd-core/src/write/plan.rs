@@ -110,10 +110,17 @@ impl<'a, S: Store> Planner<'a, S> {
         if let Origin::Resolve(conflict_id) = self.origin {
             self.batch.resolved_conflicts.push(conflict_id);
             if let Some(o) = self.outcomes.first() {
+                // The resolved record as written, else as it is: whose connections may hear.
+                let written = self.batch.records.iter().find(|w| w.record.id == o.id);
+                let rule_fields = match written {
+                    Some(w) => o.entity_type.visibility.fields_of(&w.record.data),
+                    None => Map::new(),
+                };
                 self.status_updates.push(StatusUpdate {
                     entity_type: o.entity_type.name.clone(),
                     id: o.id,
                     status: SyncStatus::Synced,
+                    rule_fields,
                 });
             }
         }
@@ -338,6 +345,9 @@ impl<'a, S: Store> Planner<'a, S> {
                     entity_type: change.entity_type.name.clone(),
                     id: change.id,
                     status: SyncStatus::Conflict,
+                    rule_fields: server
+                        .map(|s| change.entity_type.visibility.fields_of(&s.data))
+                        .unwrap_or_default(),
                 });
                 (ResultStatus::Conflict, conflicting_fields)
             }

@@ -1,6 +1,7 @@
 //! A connection's side of the hub: its queue, its subscription, what its token may read.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use syncd_model::{Access, ClientId, EntityTypeName, TenantId};
@@ -116,13 +117,17 @@ impl Connection {
             .unwrap_or_else(|e| e.into_inner()) = readable;
     }
 
-    /// What a fresh token sees of the restricted types.
-    pub fn set_access(&self, access: HashMap<EntityTypeName, Access>) {
+    /// What a fresh token sees of the restricted types, and the visibility fingerprint the
+    /// cursors handed to the connection carry from now on.
+    pub fn set_access(&self, access: HashMap<EntityTypeName, Access>, fingerprint: u32) {
         *self
             .shared
             .access
             .write()
             .unwrap_or_else(|e| e.into_inner()) = access;
+        self.shared
+            .fingerprint
+            .store(fingerprint, Ordering::Relaxed);
     }
 
     /// Messages waiting in this connection's queue.

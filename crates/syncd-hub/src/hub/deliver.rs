@@ -1,133 +1,121 @@
-//! Fan-out: an event becomes messages, each encoded once, queued for every connection of the
-//! tenant that subscribed to its types; a connection whose queue overflows gets one
-//! `resync_required` instead.
+//! Fan-out: an event becomes messages, each encoded once per visibility fingerprint, queued for
+//! every connection of the tenant that subscribed to its types; a connection whose queue
+//! overflows gets one `resync_required` instead.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use syncd_model::{
-    ChangeEvent, ClientId, Cursor, EntityTypeName, Notifier, RecordChange, Seq, TenantId, Timestamp,
-};
+use syncd_model::{ChangeEvent, Cursor, Notifier, RecordChange, Seq, Timestamp};
 
+use super::remote::RemoteFacts;
 use super::visible::{self, Verdict};
 use super::{ConnShared, ConnState, Hub, Outgoing, Subscription};
 use crate::protocol::{self, NotificationKind};
 
 impl Hub {
-    /// Fans an event out to the tenant's connections. Events from other instances carry no
-    /// records; those are read from the record source for connections that want data.
+    /// Fans an event out to the tenant's connections. An event without records came from
+    /// another instance: those are read from the record source for connections that want
+    /// data, and connections that see only part of its types are told to pull (nothing says
+    /// which of its records they may see; [`Hub::deliver_remote`] carries that).
     pub fn deliver(&self, event: &ChangeEvent) {
+        self.fan_out(event, None);
+    }
+
+    pub(super) fn fan_out(&self, event: &ChangeEvent, remote: Option<&RemoteFacts>) {
         self.counters.events.fetch_add(1, Ordering::Relaxed);
         let conns: Vec<Arc<ConnShared>> = match self.read_tenants().get(&event.tenant) {
             Some(conns) => conns.clone(),
             None => return,
         };
-        let mut fanout = Fanout::new(event, Timestamp::now());
+        let is_remote = remote.is_some() || event.records.is_empty();
+        let facts: &[RecordChange] = remote.map_or(&event.records, |r| &r.records);
+        // Whether the facts tell every record a restricted connection might see.
+        let complete = match remote {
+            Some(r) => r.complete,
+            None => !event.records.is_empty(),
+        };
+        let mut fanout = Fanout::new(event, facts, is_remote, Timestamp::now());
         let mut wants_remote_data = false;
         for conn in &conns {
-            let access = conn.access.read().unwrap_or_else(|e| e.into_inner());
-            let verdicts = visible::verdicts(event, &access);
-            drop(access);
-            let mut st = conn.lock();
-            let origin = conn.client == event.origin_client;
-            let mut woke = false;
-            let notification = match &verdicts {
-                None => fanout.notification(&st.subscription, origin),
-                Some(v) => fanout.restricted_notification(&st.subscription, origin, v),
-            };
-            let any_selected = match notification {
-                Some(message) => {
-                    woke |= self.enqueue(&mut st, message, Some(event.cursor.seq()), fanout.now);
-                    true
-                }
-                None => false,
-            };
-            if st.subscription.include_data {
-                wants_remote_data |= event.records.is_empty() && any_selected;
-                let updates = match &verdicts {
-                    None => fanout.data_updates(&st.subscription),
-                    Some(v) => fanout.restricted_data_updates(&st.subscription, v),
-                };
-                for (bytes, seq) in updates {
-                    woke |= self.enqueue(&mut st, bytes, Some(seq), fanout.now);
-                }
-            }
-            for bytes in fanout.status_updates(&st.subscription) {
-                woke |= self.enqueue(&mut st, bytes, None, fanout.now);
-            }
-            drop(st);
-            if woke {
-                conn.notify.notify_one();
-            }
+            wants_remote_data |= self.deliver_to(conn, &mut fanout, complete);
         }
         if wants_remote_data {
             self.fetch_remote_records(event);
         }
     }
 
-    /// Reads the records of an event that came from another instance and sends them as
-    /// `data_update` to the connections that asked for data.
-    fn fetch_remote_records(&self, event: &ChangeEvent) {
-        let (Some(source), Some(hub)) = (self.records.clone(), self.this.upgrade()) else {
-            return;
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let written: u64 = event.counts.iter().map(|(_, n)| u64::from(*n)).sum();
-        let upto = event.cursor.seq();
-        let after = Seq(upto.0.saturating_sub(written as i64));
-        let tenant = event.tenant.clone();
-        let origin = event.origin_client.clone();
-        let types: Vec<EntityTypeName> = event.counts.iter().map(|(t, _)| t.clone()).collect();
-        runtime.spawn(async move {
-            let records = source.records(&tenant, after, upto, &types).await;
-            hub.deliver_data(&tenant, &origin, &records);
-        });
-    }
-
-    /// Sends `data_update` for `records` to the tenant's connections that asked for data.
-    pub fn deliver_data(&self, tenant: &TenantId, origin: &ClientId, records: &[RecordChange]) {
-        let conns: Vec<Arc<ConnShared>> = match self.read_tenants().get(tenant) {
-            Some(conns) => conns.clone(),
-            None => return,
-        };
-        let now = Timestamp::now();
-        let encoded: Vec<Bytes> = records
+    /// Queues one connection's share of the event; returns whether it wants the records of a
+    /// remote event read back.
+    fn deliver_to(&self, conn: &ConnShared, fanout: &mut Fanout<'_>, complete: bool) -> bool {
+        let event = fanout.event;
+        let access = conn.access.read().unwrap_or_else(|e| e.into_inner());
+        let restricted = visible::restricts(event, &access);
+        let verdicts =
+            (restricted && complete).then(|| visible::verdicts(event, fanout.facts, &access));
+        let shown_statuses = visible::statuses(&event.status_updates, &access);
+        // The event's types the connection sees only part of.
+        let partly: Vec<bool> = event
+            .counts
             .iter()
-            .map(|r| protocol::data_update(r, origin, now))
+            .map(|(t, _)| access.contains_key(t))
             .collect();
-        for conn in &conns {
-            let access = conn.access.read().unwrap_or_else(|e| e.into_inner());
-            // Read back from the store: only the state after the write is known, so records
-            // the connection does not see now are left out (no removal can be told).
-            let shown: Vec<bool> = records
+        drop(access);
+        let fingerprint = conn.fingerprint.load(Ordering::Relaxed);
+        let mut st = conn.lock();
+        st.epoch = st.epoch.max(event.cursor.epoch());
+        let unknown = !complete
+            && event
+                .counts
                 .iter()
-                .map(|r| visible::verdict(r, &access) == Verdict::Shown)
-                .collect();
-            drop(access);
-            let mut st = conn.lock();
-            if !st.subscription.include_data {
-                continue;
-            }
-            let mut woke = false;
-            for ((record, bytes), shown) in records.iter().zip(&encoded).zip(shown) {
-                if shown && st.subscription.types.contains(&record.entity_type) {
-                    woke |= self.enqueue(&mut st, bytes.clone(), Some(record.seq), now);
-                }
-            }
-            drop(st);
-            if woke {
+                .zip(&partly)
+                .any(|((t, _), partly)| *partly && st.subscription.types.contains(t));
+        if unknown {
+            // What the connection may see of this event is not known here: it pulls instead.
+            let message = protocol::resync_required(conn.cursor(&st, st.delivered), fanout.now);
+            if self.force_resync(&mut st, message, 0) {
+                drop(st);
                 conn.notify.notify_one();
             }
+            return false;
         }
+        let origin = conn.client == event.origin_client;
+        let mut woke = false;
+        let notification = match &verdicts {
+            None => fanout.notification(&st.subscription, origin, fingerprint),
+            Some(v) => fanout.restricted_notification(&st.subscription, origin, fingerprint, v),
+        };
+        let any_selected = notification.is_some();
+        if let Some(message) = notification {
+            woke |= self.enqueue(conn, &mut st, message, Some(event.cursor.seq()), fanout.now);
+        }
+        let mut wants_remote_data = false;
+        if st.subscription.include_data {
+            wants_remote_data = fanout.remote && any_selected;
+            let updates = match &verdicts {
+                None => fanout.data_updates(&st.subscription, fingerprint),
+                Some(v) => fanout.restricted_data_updates(&st.subscription, fingerprint, v),
+            };
+            for (bytes, seq) in updates {
+                woke |= self.enqueue(conn, &mut st, bytes, Some(seq), fanout.now);
+            }
+        }
+        for bytes in fanout.status_updates(&st.subscription, &shown_statuses) {
+            woke |= self.enqueue(conn, &mut st, bytes, None, fanout.now);
+        }
+        drop(st);
+        if woke {
+            conn.notify.notify_one();
+        }
+        wants_remote_data
     }
 
     /// Queues a message; on overflow replaces the queue by one `resync_required`. Returns
     /// whether the consumer should be woken.
-    fn enqueue(
+    pub(super) fn enqueue(
         &self,
+        conn: &ConnShared,
         st: &mut ConnState,
         message: Bytes,
         cursor: Option<Seq>,
@@ -138,24 +126,18 @@ impl Hub {
             return false;
         }
         if st.queue.len() >= self.config.queue_capacity {
-            let cursor = Cursor::new(st.delivered);
+            let message = protocol::resync_required(conn.cursor(st, st.delivered), now);
             // The message that did not fit is lost too.
-            return self.force_resync(st, cursor, 1, now);
+            return self.force_resync(st, message, 1);
         }
         st.queue.push_back((Outgoing::Message(message), cursor));
         self.counters.enqueued.fetch_add(1, Ordering::Relaxed);
         true
     }
 
-    /// Replaces the queue by one `resync_required`; `lost` messages beyond the queued ones were
-    /// dropped on the way in.
-    pub(super) fn force_resync(
-        &self,
-        st: &mut ConnState,
-        cursor: Cursor,
-        lost: u64,
-        now: Timestamp,
-    ) -> bool {
+    /// Replaces the queue by one `resync_required` (`message`); `lost` messages beyond the
+    /// queued ones were dropped on the way in.
+    pub(super) fn force_resync(&self, st: &mut ConnState, message: Bytes, lost: u64) -> bool {
         if st.resync_pending {
             return false;
         }
@@ -172,10 +154,7 @@ impl Hub {
         self.counters.resyncs.fetch_add(1, Ordering::Relaxed);
         st.tenant_resyncs.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("syncd_ws_resyncs_total").increment(1);
-        st.queue.push_back((
-            Outgoing::Message(protocol::resync_required(cursor, now)),
-            None,
-        ));
+        st.queue.push_back((Outgoing::Message(message), None));
         if going_away {
             st.queue.push_back((Outgoing::GoingAway, None));
         }
@@ -193,33 +172,44 @@ impl Notifier for Hub {
     }
 }
 
-/// The messages of one event, each encoded once and shared by every connection that gets it.
+/// The messages of one event, each encoded once per visibility fingerprint (the cursors they
+/// carry differ) and shared by every connection that gets it.
 pub(super) struct Fanout<'e> {
     pub(super) event: &'e ChangeEvent,
+    /// What is known of each written record: the records of a local event, the visibility
+    /// facts the backplane carried for a remote one.
+    pub(super) facts: &'e [RecordChange],
+    /// The event came from another instance: its records are read back for data subscribers.
+    pub(super) remote: bool,
     pub(super) now: Timestamp,
-    /// Notifications of connections that see part of the event: (writer or not, count per
-    /// type of the event).
-    pub(super) partial: Vec<(bool, Vec<u32>, Bytes)>,
-    /// `data_update` with action `remove` per record, encoded when first needed.
-    pub(super) removals: Vec<Option<Bytes>>,
-    /// One notification per (writer or not, selection of the event's types).
-    notifications: Vec<(bool, Vec<bool>, Bytes)>,
-    /// A connection's selection, built in a reused buffer so the common case allocates nothing.
-    selected: Vec<bool>,
-    pub(super) updates: Vec<Option<Bytes>>,
+    /// Notifications of connections that see part of the event, by (writer or not,
+    /// fingerprint, count per type of the event).
+    pub(super) partial: HashMap<(bool, u32, Vec<u32>), Bytes>,
+    /// `data_update` with action `remove`, by (record index, fingerprint).
+    pub(super) removals: HashMap<(usize, u32), Bytes>,
+    /// One notification per (writer or not, fingerprint, selection of the event's types).
+    notifications: HashMap<(bool, u32, Vec<bool>), Bytes>,
+    /// `data_update` of a record, by (record index, fingerprint).
+    pub(super) updates: HashMap<(usize, u32), Bytes>,
     statuses: Vec<Bytes>,
 }
 
 impl<'e> Fanout<'e> {
-    fn new(event: &'e ChangeEvent, now: Timestamp) -> Self {
+    fn new(
+        event: &'e ChangeEvent,
+        facts: &'e [RecordChange],
+        remote: bool,
+        now: Timestamp,
+    ) -> Self {
         Self {
             event,
+            facts,
+            remote,
             now,
-            notifications: Vec::new(),
-            partial: Vec::new(),
-            removals: vec![None; event.records.len()],
-            selected: Vec::with_capacity(event.counts.len()),
-            updates: vec![None; event.records.len()],
+            notifications: HashMap::new(),
+            partial: HashMap::new(),
+            removals: HashMap::new(),
+            updates: HashMap::new(),
             statuses: event
                 .status_updates
                 .iter()
@@ -228,76 +218,100 @@ impl<'e> Fanout<'e> {
         }
     }
 
+    /// A cursor at `seq` of the event's epoch for a connection with `fingerprint`.
+    pub(super) fn cursor(&self, seq: Seq, fingerprint: u32) -> Cursor {
+        Cursor::at(seq, self.event.cursor.epoch(), fingerprint)
+    }
+
     /// The `sync_notification` for a connection with this subscription, or `None` when the
     /// event touches none of its types.
-    fn notification(&mut self, subscription: &Subscription, origin: bool) -> Option<Bytes> {
+    fn notification(
+        &mut self,
+        subscription: &Subscription,
+        origin: bool,
+        fingerprint: u32,
+    ) -> Option<Bytes> {
         let event = self.event;
-        self.selected.clear();
-        self.selected.extend(
-            event
-                .counts
-                .iter()
-                .map(|(ty, _)| subscription.types.contains(ty)),
-        );
-        if !self.selected.contains(&true) {
+        let selected: Vec<bool> = event
+            .counts
+            .iter()
+            .map(|(ty, _)| subscription.types.contains(ty))
+            .collect();
+        if !selected.contains(&true) {
             return None;
         }
-        if let Some((_, _, m)) = self
+        let cursor = self.cursor(event.cursor.seq(), fingerprint);
+        let now = self.now;
+        let m = self
             .notifications
-            .iter()
-            .find(|(o, s, _)| *o == origin && *s == self.selected)
-        {
-            return Some(m.clone());
-        }
-        let kind = if origin {
-            NotificationKind::SyncComplete
-        } else {
-            NotificationKind::NewDataAvailable
-        };
-        let selected = &self.selected;
-        let m = protocol::sync_notification(
-            kind,
-            event
-                .counts
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| selected[*i])
-                .map(|(_, (t, n))| (t, *n)),
-            event.cursor,
-            Some(&event.origin_client),
-            self.now,
-        );
-        self.notifications
-            .push((origin, self.selected.clone(), m.clone()));
-        Some(m)
+            .entry((origin, fingerprint, selected))
+            .or_insert_with_key(|(_, _, selected)| {
+                protocol::sync_notification(
+                    kind(origin),
+                    event
+                        .counts
+                        .iter()
+                        .zip(selected)
+                        .filter(|(_, s)| **s)
+                        .map(|((t, n), _)| (t, *n)),
+                    cursor,
+                    Some(&event.origin_client),
+                    now,
+                )
+            });
+        Some(m.clone())
     }
 
     /// `data_update` of each of the event's records of the subscribed types, with its seq.
-    fn data_updates(&mut self, subscription: &Subscription) -> Vec<(Bytes, Seq)> {
+    fn data_updates(&mut self, subscription: &Subscription, fingerprint: u32) -> Vec<(Bytes, Seq)> {
         let event = self.event;
         let now = self.now;
-        event
-            .records
-            .iter()
-            .zip(self.updates.iter_mut())
-            .filter(|(record, _)| subscription.types.contains(&record.entity_type))
-            .map(|(record, cached)| {
-                let bytes = cached
-                    .get_or_insert_with(|| protocol::data_update(record, &event.origin_client, now))
-                    .clone();
-                (bytes, record.seq)
-            })
-            .collect()
+        let mut out = Vec::new();
+        for (i, record) in event.records.iter().enumerate() {
+            if !subscription.types.contains(&record.entity_type) {
+                continue;
+            }
+            let cursor = self.cursor(record.seq, fingerprint);
+            let bytes = self
+                .updates
+                .entry((i, fingerprint))
+                .or_insert_with(|| protocol::data_update(record, &event.origin_client, cursor, now))
+                .clone();
+            out.push((bytes, record.seq));
+        }
+        out
     }
 
-    /// The event's status updates of the subscribed types.
-    fn status_updates(&self, subscription: &Subscription) -> Vec<Bytes> {
+    /// The event's status updates of the subscribed types that the connection may see.
+    fn status_updates(&self, subscription: &Subscription, shown: &[bool]) -> Vec<Bytes> {
         self.event
             .status_updates
             .iter()
             .zip(&self.statuses)
-            .filter(|(status, _)| subscription.types.contains(&status.entity_type))
-            .map(|(_, bytes)| bytes.clone())
+            .zip(shown)
+            .filter(|((status, _), shown)| {
+                **shown && subscription.types.contains(&status.entity_type)
+            })
+            .map(|((_, bytes), _)| bytes.clone())
             .collect()
+    }
+}
+
+/// `sync_complete` for the writer's connections, `new_data_available` for the others.
+pub(super) fn kind(origin: bool) -> NotificationKind {
+    if origin {
+        NotificationKind::SyncComplete
+    } else {
+        NotificationKind::NewDataAvailable
+    }
+}
+
+/// Whether the connection gets this record's `data_update` (a removal or the record).
+pub(super) fn sends(verdict: Verdict, remote: bool) -> bool {
+    match verdict {
+        Verdict::Hidden => false,
+        Verdict::Removed => true,
+        // A remote event's records are read back and sent when they arrive.
+        Verdict::Shown => !remote,
     }
 }

@@ -1,21 +1,24 @@
 //! Per-tenant fan-out to connections with bounded queues: the hub and its registry of
-//! connections here, the fan-out of events in `deliver`, a connection's side in `connection`.
+//! connections here, the fan-out of events in `deliver` (of other instances' events in
+//! `remote`), a connection's side in `connection`.
 
 mod connection;
 mod deliver;
+mod remote;
 mod visible;
 
 pub use connection::Connection;
+pub use remote::RemoteFacts;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use bytes::Bytes;
-use syncd_model::{Access, ClientId, Cursor, EntityTypeName, Seq, TenantId, Timestamp};
+use syncd_model::{Access, ClientId, Cursor, EntityTypeName, Epoch, Seq, TenantId, Timestamp};
 use tokio::sync::Notify;
 
-use crate::{Backplane, RecordSource};
+use crate::{Backplane, RecordSource, protocol};
 
 /// Limits of the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,9 @@ struct ConnState {
     resync_pending: bool,
     /// The highest cursor the connection has taken from its queue.
     delivered: Seq,
+    /// The tenant's sync epoch as last heard (registration, events, reset notices): every
+    /// cursor handed to the connection carries it.
+    epoch: Epoch,
     /// The `resync_required` count of the connection's tenant.
     tenant_resyncs: Arc<AtomicU64>,
 }
@@ -112,6 +118,9 @@ struct ConnShared {
     /// What the token sees of each restricted type (SPEC §11); types not here are fully
     /// visible.
     access: RwLock<HashMap<EntityTypeName, Access>>,
+    /// The visibility fingerprint of the connection's token (SPEC §11): every cursor handed to
+    /// the connection carries it, so that a pull from it is not refused for another one.
+    fingerprint: AtomicU32,
     state: Mutex<ConnState>,
     notify: Notify,
 }
@@ -120,6 +129,11 @@ impl ConnShared {
     fn lock(&self) -> MutexGuard<'_, ConnState> {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A cursor at `seq` for this connection: the tenant's epoch and the token's fingerprint.
+    fn cursor(&self, st: &ConnState, seq: Seq) -> Cursor {
+        Cursor::at(seq, st.epoch, self.fingerprint.load(Ordering::Relaxed))
     }
 }
 
@@ -201,7 +215,8 @@ impl Hub {
     }
 
     /// Admits a connection of `tenant`. It starts subscribed to every readable type, without
-    /// data, with `cursor` as the last cursor it has seen.
+    /// data, with `cursor` as the last cursor it has seen: the cursors it is handed later carry
+    /// that cursor's fingerprint and the tenant's epoch.
     pub fn register(
         &self,
         tenant: TenantId,
@@ -255,10 +270,12 @@ impl Hub {
                 queue: VecDeque::new(),
                 resync_pending: false,
                 delivered: cursor.seq(),
+                epoch: cursor.epoch(),
                 tenant_resyncs,
             }),
             readable: RwLock::new(readable),
             access: RwLock::new(access),
+            fingerprint: AtomicU32::new(cursor.fingerprint()),
             notify: Notify::new(),
         });
         conns.push(Arc::clone(&shared));
@@ -301,12 +318,37 @@ impl Hub {
         for conns in self.read_tenants().values() {
             for conn in conns {
                 let mut st = conn.lock();
-                let cursor = Cursor::new(st.delivered);
-                if self.force_resync(&mut st, cursor, 0, now) {
+                let cursor = conn.cursor(&st, st.delivered);
+                let message = protocol::resync_required(cursor, now);
+                if self.force_resync(&mut st, message, 0) {
                     drop(st);
                     conn.notify.notify_one();
                 }
             }
+        }
+    }
+
+    /// The tenant started a new sync epoch (`syncd reset-sync`, a whole-tenant erase): its
+    /// connections' queues, of the old epoch, are replaced by one `resync_required` with
+    /// `reset: true` at `head` of the new epoch; they stay open and subscribed. The client drops
+    /// its local records (never its unsent changes) and pulls from the start (SPEC §10).
+    pub fn reset_tenant(&self, tenant: &TenantId, epoch: Epoch, head: Seq) {
+        let Some(conns) = self.read_tenants().get(tenant).cloned() else {
+            return;
+        };
+        let now = Timestamp::now();
+        for conn in conns {
+            let mut st = conn.lock();
+            st.epoch = epoch;
+            st.delivered = head;
+            let message = protocol::resync_reset(conn.cursor(&st, head), now);
+            // A pending resync is of the old epoch: the reset replaces it. Events after it are
+            // of the new epoch and queue as usual.
+            st.resync_pending = false;
+            self.force_resync(&mut st, message, 0);
+            st.resync_pending = false;
+            drop(st);
+            conn.notify.notify_one();
         }
     }
 

@@ -1,15 +1,16 @@
 //! Fan-out to connections that see only part of some types (SPEC §11): each record of an event
 //! is shown, told as a removal (the connection saw it before the write and does not now), or
-//! left out; the notification counts what is shown or removed, and names nothing else.
+//! left out; the notification counts what is shown or removed, and names nothing else; a status
+//! update of a record the connection cannot see is left out too.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use syncd_model::{Access, ChangeEvent, EntityTypeName, RecordChange, Seq};
+use syncd_model::{Access, ChangeEvent, EntityTypeName, RecordChange, Seq, StatusUpdate};
 
 use super::Subscription;
-use super::deliver::Fanout;
-use crate::protocol::{self, NotificationKind};
+use super::deliver::{Fanout, kind, sends};
+use crate::protocol;
 
 /// What one connection gets of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,20 +37,49 @@ pub(super) fn verdict(change: &RecordChange, access: &HashMap<EntityTypeName, Ac
     }
 }
 
-/// The verdict on each record of the event, or `None` when the connection sees all of it (the
-/// shared fast path). An event from another instance carries no records: its counts go out as
-/// they are, and its records are filtered when they are read back.
+/// Whether the connection sees only part of some type of the event.
+pub(super) fn restricts(event: &ChangeEvent, access: &HashMap<EntityTypeName, Access>) -> bool {
+    !access.is_empty() && event.counts.iter().any(|(t, _)| access.contains_key(t))
+}
+
+/// What a connection that sees only part of some types gets of an event: the verdict on each
+/// known record, and which of the event's types (by position in its counts) are restricted.
+pub(super) struct Seen {
+    records: Vec<Verdict>,
+    restricted: Vec<bool>,
+}
+
+/// The verdicts on `facts`, the records of a local event or the visibility facts of a remote
+/// one (which leave out the records without rule fields: no restricted connection sees those).
 pub(super) fn verdicts(
     event: &ChangeEvent,
+    facts: &[RecordChange],
     access: &HashMap<EntityTypeName, Access>,
-) -> Option<Vec<Verdict>> {
-    if access.is_empty()
-        || event.records.is_empty()
-        || !event.counts.iter().any(|(t, _)| access.contains_key(t))
-    {
-        return None;
+) -> Seen {
+    Seen {
+        records: facts.iter().map(|r| verdict(r, access)).collect(),
+        restricted: event
+            .counts
+            .iter()
+            .map(|(t, _)| access.contains_key(t))
+            .collect(),
     }
-    Some(event.records.iter().map(|r| verdict(r, access)).collect())
+}
+
+/// Which of the status updates the connection may see: those of records its access allows
+/// (a status update carries the record's rule fields).
+pub(super) fn statuses(
+    updates: &[StatusUpdate],
+    access: &HashMap<EntityTypeName, Access>,
+) -> Vec<bool> {
+    updates
+        .iter()
+        .map(|u| {
+            access
+                .get(&u.entity_type)
+                .is_none_or(|a| a.allows(&u.rule_fields))
+        })
+        .collect()
 }
 
 impl Fanout<'_> {
@@ -59,77 +89,82 @@ impl Fanout<'_> {
         &mut self,
         subscription: &Subscription,
         origin: bool,
-        verdicts: &[Verdict],
+        fingerprint: u32,
+        seen: &Seen,
     ) -> Option<Bytes> {
         let event = self.event;
+        let facts = self.facts;
         let counts: Vec<u32> = event
             .counts
             .iter()
-            .map(|(ty, _)| {
+            .zip(&seen.restricted)
+            .map(|((ty, n), restricted)| {
                 if !subscription.types.contains(ty) {
-                    return 0;
+                    0
+                } else if !restricted {
+                    *n
+                } else {
+                    facts
+                        .iter()
+                        .zip(&seen.records)
+                        .filter(|(r, v)| &r.entity_type == ty && **v != Verdict::Hidden)
+                        .count() as u32
                 }
-                event
-                    .records
-                    .iter()
-                    .zip(verdicts)
-                    .filter(|(r, v)| &r.entity_type == ty && **v != Verdict::Hidden)
-                    .count() as u32
             })
             .collect();
         if counts.iter().all(|&n| n == 0) {
             return None;
         }
-        if let Some((_, _, m)) = self
+        let cursor = self.cursor(event.cursor.seq(), fingerprint);
+        let now = self.now;
+        let m = self
             .partial
-            .iter()
-            .find(|(o, c, _)| *o == origin && *c == counts)
-        {
-            return Some(m.clone());
-        }
-        let kind = if origin {
-            NotificationKind::SyncComplete
-        } else {
-            NotificationKind::NewDataAvailable
-        };
-        let m = protocol::sync_notification(
-            kind,
-            event
-                .counts
-                .iter()
-                .zip(&counts)
-                .filter(|(_, n)| **n > 0)
-                .map(|((t, _), n)| (t, *n)),
-            event.cursor,
-            Some(&event.origin_client),
-            self.now,
-        );
-        self.partial.push((origin, counts, m.clone()));
-        Some(m)
+            .entry((origin, fingerprint, counts))
+            .or_insert_with_key(|(_, _, counts)| {
+                protocol::sync_notification(
+                    kind(origin),
+                    event
+                        .counts
+                        .iter()
+                        .zip(counts)
+                        .filter(|(_, n)| **n > 0)
+                        .map(|((t, _), n)| (t, *n)),
+                    cursor,
+                    Some(&event.origin_client),
+                    now,
+                )
+            });
+        Some(m.clone())
     }
 
-    /// `data_update` of the shown records and removals of the subscribed types, with seqs.
+    /// `data_update` of the shown records and removals of the subscribed types, with seqs (of
+    /// a remote event the removals only: its records are read back).
     pub(super) fn restricted_data_updates(
         &mut self,
         subscription: &Subscription,
-        verdicts: &[Verdict],
+        fingerprint: u32,
+        seen: &Seen,
     ) -> Vec<(Bytes, Seq)> {
         let event = self.event;
         let now = self.now;
+        let facts = self.facts;
         let mut out = Vec::new();
-        for (i, (record, verdict)) in event.records.iter().zip(verdicts).enumerate() {
-            if !subscription.types.contains(&record.entity_type) {
+        for (i, (record, verdict)) in facts.iter().zip(&seen.records).enumerate() {
+            if !subscription.types.contains(&record.entity_type) || !sends(*verdict, self.remote) {
                 continue;
             }
+            let cursor = self.cursor(record.seq, fingerprint);
             let cache = match verdict {
-                Verdict::Hidden => continue,
-                Verdict::Shown => &mut self.updates[i],
-                Verdict::Removed => &mut self.removals[i],
+                Verdict::Removed => &mut self.removals,
+                _ => &mut self.updates,
             };
             let bytes = cache
-                .get_or_insert_with(|| match verdict {
-                    Verdict::Removed => protocol::data_removal(record, &event.origin_client, now),
-                    _ => protocol::data_update(record, &event.origin_client, now),
+                .entry((i, fingerprint))
+                .or_insert_with(|| match verdict {
+                    Verdict::Removed => {
+                        protocol::data_removal(record, &event.origin_client, cursor, now)
+                    }
+                    _ => protocol::data_update(record, &event.origin_client, cursor, now),
                 })
                 .clone();
             out.push((bytes, record.seq));

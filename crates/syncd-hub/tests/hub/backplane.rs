@@ -144,6 +144,7 @@ mod postgres {
                 entity_type: ty("end_user"),
                 id,
                 status: SyncStatus::Conflict,
+                rule_fields: serde_json::Map::new(),
             });
             let source = Arc::new(Records {
                 records: write.records.clone(),

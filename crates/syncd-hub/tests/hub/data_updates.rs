@@ -90,6 +90,7 @@ fn status_updates_reach_the_subscribers_of_their_type() {
             entity_type: ty("end_user"),
             id,
             status: SyncStatus::Conflict,
+            rule_fields: serde_json::Map::new(),
         }],
     };
     hub.deliver(&conflict);
@@ -105,6 +106,7 @@ fn status_updates_reach_the_subscribers_of_their_type() {
         entity_type: ty("end_user"),
         id,
         status: SyncStatus::Synced,
+        rule_fields: serde_json::Map::new(),
     });
     hub.deliver(&resolved);
     let got = messages(&users);

@@ -21,6 +21,7 @@ fn each_event_is_encoded_once_and_the_same_bytes_are_shared_by_every_recipient()
         entity_type: ty("end_user"),
         id,
         status: SyncStatus::Conflict,
+        rule_fields: serde_json::Map::new(),
     });
     hub.deliver(&write);
 

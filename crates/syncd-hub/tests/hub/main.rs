@@ -209,6 +209,7 @@ impl RecordSource for Records {
 }
 
 mod backplane;
+mod cursors;
 mod data_updates;
 mod encoding;
 mod notifications;

@@ -124,7 +124,12 @@ impl Session {
         let mut claims = identity.claims;
         claims.retain(|name| registry.names_claim(name));
         p.claims = claims;
-        conn.set_access(self.state.engine.access_by_type(p));
+        // The cursors the connection is handed from now on carry the fresh token's
+        // fingerprint, as its pulls will.
+        conn.set_access(
+            self.state.engine.access_by_type(p),
+            p.visibility_fingerprint(registry),
+        );
         let readable = self
             .state
             .engine

@@ -1,47 +1,30 @@
 //! The PostgreSQL backplane: `NOTIFY` on commit, `LISTEN` on every instance. Payloads are small
-//! (tenant, types, counts, cursor, origin client); an instance that must send `data_update` reads
-//! the records from the database.
+//! (tenant, types, counts, cursor, origin client, the rule fields of the written records); an
+//! instance that must send `data_update` reads the records from the database. The commands
+//! that run beside live servers (`syncd erase`, `syncd reset-sync`) send on the same channel
+//! through a [`PgPublisher`]: events like a server's, and reset notices.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+mod publisher;
+mod wire;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use syncd_model::{
-    ChangeEvent, ClientId, Cursor, EntityTypeName, Epoch, RecordId, Seq, StatusUpdate, SyncStatus,
-    TenantId,
-};
+use syncd_model::ChangeEvent;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+pub use publisher::PgPublisher;
+use wire::{Received, decode, encode};
+
 use crate::{Backplane, Hub};
 
 const CHANNEL: &str = "syncd_events";
-/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
-const MAX_PAYLOAD: usize = 7900;
 /// How long one attempt to re-establish the LISTEN connection, or one NOTIFY, may take.
 const RECONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    /// The sending instance; an instance ignores its own events (it delivered them locally).
-    i: Uuid,
-    t: String,
-    o: String,
-    c: i64,
-    /// The tenant's sync epoch of the cursor; absent (0) from instances that predate epochs.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    e: u32,
-    n: Vec<(String, u32)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    s: Vec<(String, String, String)>,
-}
-
-fn is_zero(value: &u32) -> bool {
-    *value == 0
-}
 
 /// LISTEN/NOTIFY between instances on one PostgreSQL database.
 pub struct PgBackplane {
@@ -116,7 +99,14 @@ async fn receive(mut listener: PgListener, pool: PgPool, hub: Weak<Hub>, instanc
         };
         match received {
             Ok(Some(notification)) => match decode(notification.payload()) {
-                Some((from, event)) if from != instance => strong.deliver(&event),
+                Some(Received::Event(from, event, facts)) if from != instance => {
+                    strong.deliver_remote(&event, &facts)
+                }
+                Some(Received::Reset(from, resets)) if from != instance => {
+                    for (tenant, epoch, head) in resets {
+                        strong.reset_tenant(&tenant, epoch, head);
+                    }
+                }
                 Some(_) => {}
                 None => tracing::warn!("backplane: ignoring a malformed payload"),
             },
@@ -169,75 +159,11 @@ impl PgBackplane {
     pub fn instance(&self) -> Uuid {
         self.instance
     }
-
-    fn encode(&self, event: &ChangeEvent) -> Option<String> {
-        let mut wire = Wire {
-            i: self.instance,
-            t: event.tenant.to_string(),
-            o: event.origin_client.to_string(),
-            c: event.cursor.seq().0,
-            e: event.cursor.epoch().0,
-            n: event
-                .counts
-                .iter()
-                .map(|(t, n)| (t.to_string(), *n))
-                .collect(),
-            s: event
-                .status_updates
-                .iter()
-                .map(|s| {
-                    (
-                        s.entity_type.to_string(),
-                        s.id.to_string(),
-                        s.status.as_str().to_owned(),
-                    )
-                })
-                .collect(),
-        };
-        let mut payload = serde_json::to_string(&wire).ok()?;
-        if payload.len() > MAX_PAYLOAD {
-            // Status updates are a courtesy; the counts are what clients need.
-            wire.s.clear();
-            payload = serde_json::to_string(&wire).ok()?;
-        }
-        (payload.len() <= MAX_PAYLOAD).then_some(payload)
-    }
-}
-
-fn decode(payload: &str) -> Option<(Uuid, ChangeEvent)> {
-    let wire: Wire = serde_json::from_str(payload).ok()?;
-    let counts = wire
-        .n
-        .into_iter()
-        .map(|(t, n)| EntityTypeName::parse(t).ok().map(|t| (t, n)))
-        .collect::<Option<Vec<_>>>()?;
-    let status_updates = wire
-        .s
-        .into_iter()
-        .filter_map(|(t, id, status)| {
-            Some(StatusUpdate {
-                entity_type: EntityTypeName::parse(t).ok()?,
-                id: RecordId::parse(&id).ok()?,
-                status: status.parse::<SyncStatus>().ok()?,
-            })
-        })
-        .collect();
-    Some((
-        wire.i,
-        ChangeEvent {
-            tenant: TenantId::parse(wire.t).ok()?,
-            origin_client: ClientId::parse(wire.o).ok()?,
-            cursor: Cursor::at(Seq(wire.c), Epoch(wire.e), 0),
-            counts,
-            records: Vec::new(),
-            status_updates,
-        },
-    ))
 }
 
 impl Backplane for PgBackplane {
     fn forward(&self, event: &ChangeEvent) {
-        let Some(payload) = self.encode(event) else {
+        let Some(payload) = encode(self.instance, event) else {
             tracing::warn!("backplane: event too large to forward");
             return;
         };
