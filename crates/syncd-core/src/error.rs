@@ -1,4 +1,5 @@
-//! The engine's one error type. HTTP statuses are decided at the server edge.
+//! The engine's one error type, and its transport-neutral classification: the SPEC §4 code and
+//! the HTTP status of each kind, decided here once for the syncd server and embedders alike.
 
 use syncd_model::ChangeError;
 use syncd_store::{Cause, StoreError};
@@ -60,7 +61,118 @@ pub enum SyncError {
     Internal(#[source] Cause),
 }
 
+/// What kind of failure a [`SyncError`] is: the SPEC §4 code a client sees and the HTTP status
+/// that goes with it. The syncd server answers every engine error with exactly these; a service
+/// embedding the engine can answer with them too, over any transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    BadRequest,
+    Forbidden,
+    NotFound,
+    VersionConflict,
+    PayloadTooLarge,
+    ValidationFailed,
+    UnknownEntityType,
+    IdempotencyKeyReused,
+    /// The client must drop its local records and pull from the start (SPEC §10, §11).
+    ResyncRequired,
+    /// The database is down; the request can be retried safely.
+    Unavailable,
+    /// A bug or corrupt data: log the error's source, show the client nothing of it.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, for tables and tests.
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::VersionConflict,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::ValidationFailed,
+        ErrorKind::UnknownEntityType,
+        ErrorKind::IdempotencyKeyReused,
+        ErrorKind::ResyncRequired,
+        ErrorKind::Unavailable,
+        ErrorKind::Internal,
+    ];
+
+    /// The SPEC §4 error code, e.g. `validation_failed`.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::VersionConflict => "version_conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::ValidationFailed => "validation_failed",
+            ErrorKind::UnknownEntityType => "unknown_entity_type",
+            ErrorKind::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorKind::ResyncRequired => "resync_required",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status of SPEC §4 (a number, so that no HTTP crate is needed here).
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest => 400,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::VersionConflict => 409,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::ValidationFailed
+            | ErrorKind::UnknownEntityType
+            | ErrorKind::IdempotencyKeyReused => 422,
+            ErrorKind::ResyncRequired => 410,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
 impl SyncError {
+    /// The error's kind: its SPEC §4 code and HTTP status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SyncError::BadRequest { .. } => ErrorKind::BadRequest,
+            SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => ErrorKind::Forbidden,
+            SyncError::NotFound(_) => ErrorKind::NotFound,
+            SyncError::VersionConflict(_) => ErrorKind::VersionConflict,
+            SyncError::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
+            SyncError::Invalid {
+                kind: InvalidKind::Failed,
+                ..
+            } => ErrorKind::ValidationFailed,
+            SyncError::Invalid {
+                kind: InvalidKind::UnknownEntityType,
+                ..
+            } => ErrorKind::UnknownEntityType,
+            SyncError::IdempotencyKeyReused => ErrorKind::IdempotencyKeyReused,
+            SyncError::ResyncRequired(_) => ErrorKind::ResyncRequired,
+            SyncError::Unavailable(_) => ErrorKind::Unavailable,
+            SyncError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The HTTP status of the error's kind.
+    pub fn status(&self) -> u16 {
+        self.kind().status()
+    }
+
+    /// The refused changes of a push, one problem each with its index, type and field (the
+    /// `details` of the SPEC §4 body); empty for every other error.
+    pub fn details(&self) -> &[ChangeError] {
+        match self {
+            SyncError::BadRequest { details, .. }
+            | SyncError::ForbiddenChanges { details, .. }
+            | SyncError::Invalid { details, .. } => details,
+            _ => &[],
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         SyncError::BadRequest {
             message: message.into(),
@@ -115,3 +227,48 @@ impl From<StoreError> for SyncError {
 }
 
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_has_the_code_and_status_of_spec_section_4() {
+        let table: Vec<(&str, u16)> = ErrorKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.status()))
+            .collect();
+        assert_eq!(
+            table,
+            [
+                ("bad_request", 400),
+                ("forbidden", 403),
+                ("not_found", 404),
+                ("version_conflict", 409),
+                ("payload_too_large", 413),
+                ("validation_failed", 422),
+                ("unknown_entity_type", 422),
+                ("idempotency_key_reused", 422),
+                ("resync_required", 410),
+                ("unavailable", 503),
+                ("internal", 500),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_gives_its_kind_and_only_refused_changes_carry_details() {
+        let detail = ChangeError::invalid(2, "tasks", Some("title"), "is required");
+        let invalid = SyncError::invalid(vec![detail.clone()]);
+        assert_eq!(invalid.kind(), ErrorKind::ValidationFailed);
+        assert_eq!(invalid.status(), 422);
+        assert_eq!(invalid.details(), [detail]);
+        assert_eq!(
+            SyncError::unknown_type("x").kind(),
+            ErrorKind::UnknownEntityType
+        );
+        assert_eq!(SyncError::Forbidden("no".into()).status(), 403);
+        assert!(SyncError::Forbidden("no".into()).details().is_empty());
+        assert_eq!(SyncError::internal("bug").kind().code(), "internal");
+    }
+}

@@ -9,6 +9,7 @@ pub mod change;
 pub mod entities_file;
 pub mod event;
 pub mod ids;
+pub mod listener;
 mod prepare;
 pub mod record;
 pub mod registry;
@@ -28,6 +29,7 @@ pub use ids::{
     ClientId, Cursor, CursorError, EntityTypeName, Epoch, IdError, RecordId, Seq, SubjectId,
     TenantId, Version,
 };
+pub use listener::Listener;
 pub use prepare::Prepared;
 pub use record::{Record, RecordView, SyncStatus, raw};
 pub use registry::{Registry, RegistryBuilder, RegistryError};
