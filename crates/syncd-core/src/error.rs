@@ -1,6 +1,8 @@
-//! The engine's one error type, and its transport-neutral classification: the SPEC §4 code and
-//! the HTTP status of each kind, decided here once for the syncd server and embedders alike.
+//! The engine's one error type, its transport-neutral classification (the SPEC §4 code and the
+//! HTTP status of each kind) and the SPEC §4 error body, decided here once for the syncd server
+//! and embedders alike.
 
+use serde::Serialize;
 use syncd_model::ChangeError;
 use syncd_store::{Cause, StoreError};
 
@@ -162,6 +164,27 @@ impl SyncError {
         self.kind().status()
     }
 
+    /// The message a client may see: the error's own words, never a cause (SQL, a driver's
+    /// text) for `Unavailable` and `Internal`; log the error's `source()` instead.
+    pub fn public_message(&self) -> String {
+        match self {
+            SyncError::Unavailable(_) => {
+                "the database is unavailable; the request can be retried safely".into()
+            }
+            SyncError::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The SPEC §4 body of this error, as the syncd server answers it.
+    pub fn body(&self) -> ErrorEnvelope {
+        ErrorEnvelope::new(
+            self.kind().code(),
+            self.public_message(),
+            self.details().to_vec(),
+        )
+    }
+
     /// The refused changes of a push, one problem each with its index, type and field (the
     /// `details` of the SPEC §4 body); empty for every other error.
     pub fn details(&self) -> &[ChangeError] {
@@ -212,6 +235,36 @@ impl SyncError {
             kind: InvalidKind::Failed,
             message,
             details,
+        }
+    }
+}
+
+/// The SPEC §4 error body, written once (as [`crate::Envelope`] is the success body):
+/// `{"success": false, "error": {"code", "message", "details"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorEnvelope {
+    success: bool,
+    error: ErrorContent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct ErrorContent {
+    code: &'static str,
+    message: String,
+    details: Vec<ChangeError>,
+}
+
+impl ErrorEnvelope {
+    /// A body of any code: [`SyncError::body`] for the engine's errors, this for a transport's
+    /// own (`unauthorized`, `rate_limited`, …).
+    pub fn new(code: &'static str, message: impl Into<String>, details: Vec<ChangeError>) -> Self {
+        Self {
+            success: false,
+            error: ErrorContent {
+                code,
+                message: message.into(),
+                details,
+            },
         }
     }
 }
@@ -270,5 +323,24 @@ mod tests {
         assert_eq!(SyncError::Forbidden("no".into()).status(), 403);
         assert!(SyncError::Forbidden("no".into()).details().is_empty());
         assert_eq!(SyncError::internal("bug").kind().code(), "internal");
+    }
+
+    #[test]
+    fn the_body_is_spec_section_4_s_and_shows_no_cause() {
+        let detail = ChangeError::invalid(0, "tasks", Some("title"), "is required");
+        let body =
+            serde_json::to_value(SyncError::invalid(vec![detail]).body()).unwrap_or_default();
+        assert_eq!(
+            body,
+            serde_json::json!({ "success": false, "error": {
+                "code": "validation_failed",
+                "message": "1 change is invalid; nothing was applied",
+                "details": [{ "index": 0, "entityType": "tasks", "field": "title",
+                              "message": "is required" }] } })
+        );
+        let hidden = SyncError::Internal("SELECT secret FROM t".into()).body();
+        let hidden = serde_json::to_string(&hidden).unwrap_or_default();
+        assert!(!hidden.contains("secret"), "{hidden}");
+        assert!(hidden.contains(r#""code":"internal""#), "{hidden}");
     }
 }

@@ -1,12 +1,13 @@
-//! The one JSON error body of SPEC §4, and the only place the server decides statuses: the
-//! engine's errors keep the code and status `syncd_core::ErrorKind` gives them (one mapping,
-//! shared with embedding services); the codes only the edge speaks are decided here.
+//! Every error of an HTTP handler as the SPEC §4 body (`syncd_core::ErrorEnvelope`), and the
+//! only place the server decides statuses: the engine's errors keep the code and status
+//! `syncd_core::ErrorKind` gives them (one mapping, shared with embedding services); the codes
+//! only the edge speaks are decided here.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use syncd_core::{ErrorKind, SyncError};
+use syncd_core::{ErrorEnvelope, ErrorKind, SyncError};
 use syncd_model::ChangeError;
 
 use crate::auth::AuthError;
@@ -147,19 +148,6 @@ impl Serialize for ErrorCode {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    success: bool,
-    error: ErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: ErrorCode,
-    message: String,
-    details: &'a [ChangeError],
-}
-
 impl ApiError {
     /// The error's code; its HTTP status is [`ErrorCode::status`].
     pub fn code(&self) -> ErrorCode {
@@ -185,15 +173,12 @@ impl ApiError {
         }
     }
 
-    /// The message a client sees: never a cause chain, SQL or internals for 5xx.
+    /// The message a client sees: never a cause chain, SQL or internals for 5xx (the engine's
+    /// errors say theirs in `syncd-core`).
     fn public_message(&self) -> String {
         match self {
-            ApiError::Sync(SyncError::Unavailable(_)) => {
-                "the database is unavailable; the request can be retried safely".into()
-            }
-            ApiError::Sync(SyncError::Internal(_)) | ApiError::Internal(_) => {
-                "internal server error".into()
-            }
+            ApiError::Sync(e) => e.public_message(),
+            ApiError::Internal(_) => "internal server error".into(),
             other => other.to_string(),
         }
     }
@@ -219,14 +204,12 @@ impl ResponseError for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
-        response.json(Body {
-            success: false,
-            error: ErrorBody {
-                code,
-                message: self.public_message(),
-                details: self.details(),
-            },
-        })
+        let details = self.details().to_vec();
+        response.json(ErrorEnvelope::new(
+            code.as_str(),
+            self.public_message(),
+            details,
+        ))
     }
 }
 
@@ -254,5 +237,39 @@ mod tests {
             assert_eq!(code.status().as_u16(), kind.status());
             assert!(matches!(code.decided(), Decided::Engine(k) if k == kind));
         }
+    }
+
+    /// The body the server answers, as JSON.
+    fn answered(e: ApiError) -> (StatusCode, serde_json::Value) {
+        use actix_web::body::MessageBody;
+        let response = e.error_response();
+        let status = response.status();
+        let bytes = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[test]
+    fn an_engine_error_answers_with_the_body_an_embedder_gets_from_the_engine() {
+        let detail = ChangeError::invalid(1, "tasks", Some("title"), "is required");
+        for e in [
+            SyncError::BadRequest {
+                message: "bad shape".into(),
+                details: vec![detail],
+            },
+            SyncError::Unavailable(syncd_store::StoreError::unavailable("pool timed out")),
+        ] {
+            let (status, expected) = (e.status(), serde_json::to_value(e.body()));
+            let (answered_status, body) = answered(ApiError::Sync(e));
+            assert_eq!(answered_status.as_u16(), status);
+            assert_eq!(Some(body), expected.ok());
+        }
+        let (_, body) = answered(ApiError::Sync(SyncError::Unavailable(
+            syncd_store::StoreError::unavailable("pool timed out"),
+        )));
+        let message = &body["error"]["message"];
+        assert_eq!(
+            message,
+            "the database is unavailable; the request can be retried safely"
+        );
     }
 }

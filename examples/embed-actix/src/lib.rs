@@ -13,9 +13,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json};
 use actix_web::{HttpRequest, HttpResponse, HttpServer};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Principal, PullRequest, SyncEngine, SyncError};
+use syncd_core::{EngineConfig, Envelope, Principal, PullRequest, SyncEngine, SyncError};
 use syncd_hub::{Hub, HubConfig};
 use syncd_model::{
     ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, Registry, SubjectId, TenantId,
@@ -168,7 +168,7 @@ async fn pull(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<Http
     let caller = caller(&app, &req)?;
     let request = PullRequest::from_json(&body).map_err(fail)?;
     let page = app.engine.pull(caller, &request).await.map_err(fail)?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(Envelope::flat(page)))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
@@ -187,11 +187,9 @@ fn event(message: &[u8]) -> web::Bytes {
     [&b"data: "[..], message, b"\n\n"].concat().into()
 }
 
-/// The engine's errors with SPEC §4's status and body: code, message, per-change details.
+/// The engine's errors as the syncd server answers them: SPEC §4's status and body.
 fn fail(e: SyncError) -> actix_web::Error {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let error =
-        json!({ "code": e.kind().code(), "message": e.to_string(), "details": e.details() });
-    let response = HttpResponse::build(status).json(json!({ "success": false, "error": error }));
+    let response = HttpResponse::build(status).json(e.body());
     InternalError::from_response(e, response).into()
 }

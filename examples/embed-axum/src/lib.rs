@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use futures_util::stream::{Stream, StreamExt};
 use serde_json::{Value, json};
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Principal, PullRequest, SyncEngine, SyncError};
+use syncd_core::{EngineConfig, Envelope, Principal, PullRequest, SyncEngine, SyncError};
 use syncd_hub::{Hub, HubConfig, RegisterError};
 use syncd_model::{
     ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, Registry, SubjectId, TenantId,
@@ -158,7 +158,7 @@ async fn pull(State(app): Shared, h: HeaderMap, Json(body): Json<Value>) -> Repl
     let caller = caller(&app, &h)?;
     let request = PullRequest::from_json(&body).map_err(fail)?;
     let page = app.engine.pull(caller, &request).await.map_err(fail)?;
-    Ok(Json(page).into_response())
+    Ok(Json(Envelope::flat(page)).into_response())
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
@@ -172,10 +172,8 @@ async fn events(State(app): Shared, h: HeaderMap) -> Reply<Sse<impl Stream<Item 
 
 type Sent = Result<Event, Infallible>;
 
-/// The engine's errors with SPEC §4's status and body: code, message, per-change details.
+/// The engine's errors as the syncd server answers them: SPEC §4's status and body.
 fn fail(e: SyncError) -> (StatusCode, Json<Value>) {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let error =
-        json!({ "code": e.kind().code(), "message": e.to_string(), "details": e.details() });
-    (status, Json(json!({ "success": false, "error": error })))
+    (status, Json(json!(e.body())))
 }
