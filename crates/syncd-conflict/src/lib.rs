@@ -316,6 +316,13 @@ impl StrategyRegistry {
         registry
     }
 
+    /// [`StrategyRegistry::register`] for building in one expression:
+    /// `StrategyRegistry::with_builtins().with(Arc::new(MyRule))`.
+    pub fn with(mut self, strategy: Arc<dyn ConflictStrategy>) -> Self {
+        self.register(strategy);
+        self
+    }
+
     /// Adds a strategy, replacing one of the same name.
     pub fn register(&mut self, strategy: Arc<dyn ConflictStrategy>) {
         self.by_name.insert(strategy.name().to_owned(), strategy);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use syncd_conflict::{ConflictStrategy, StrategyRegistry, UnknownStrategy};
-use syncd_model::{Cursor, EntityType, Notifier, Registry};
+use syncd_model::{Cursor, EntityType, Listener, Notifier, Registry};
 use syncd_store::Store;
 
 use crate::config::{EngineConfig, StrategyConfigError};
@@ -116,6 +116,25 @@ impl<S: Store> SyncEngine<S> {
     pub async fn head(&self, p: &Principal) -> Result<Cursor> {
         let state = self.sync_state(p).await?;
         Ok(self.cursor_for(p, state.epoch, state.head))
+    }
+
+    /// The caller as a listener for notifications: its tenant and client, the types it may read,
+    /// what it sees of the restricted ones and the tenant's head to start from. The hub admits it
+    /// with `syncd_hub::Hub::admit` and filters every event by it, so nothing reaches the caller
+    /// that a pull would not show it.
+    pub async fn listener(&self, p: &Principal) -> Result<Listener> {
+        let readable = self
+            .readable_types(p)
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        Ok(Listener {
+            tenant: p.tenant.clone(),
+            client: p.client.clone(),
+            readable,
+            access: self.access_by_type(p),
+            cursor: self.head(p).await?,
+        })
     }
 
     /// Creates the store's indexes for the fields visibility rules read (if missing), so that

@@ -23,7 +23,7 @@ pub use config::{EngineConfig, StrategyConfigError, days_to_ms};
 pub use crud::{CrudWrite, ListParams, ListResponse};
 pub use engine::SyncEngine;
 pub use envelope::{Data, Envelope};
-pub use error::{InvalidKind, Result, SyncError};
+pub use error::{ErrorEnvelope, ErrorKind, InvalidKind, Result, SyncError};
 pub use lifecycle::{ERASED, Erased, MaintenanceReport, VerifyResponse, record_hash, thin_data};
 pub use principal::{Principal, Scopes};
 pub use pull::{PullFrom, PullRequest, PullResponse, entity_types};

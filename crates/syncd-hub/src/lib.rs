@@ -6,6 +6,7 @@
 //! Transport-agnostic: it produces encoded text frames and knows nothing of HTTP or actix.
 //! It must not depend on the engine or the ORM.
 
+mod admit;
 mod hub;
 #[cfg(feature = "postgres")]
 mod pg;

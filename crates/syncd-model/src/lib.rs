@@ -9,6 +9,7 @@ pub mod change;
 pub mod entities_file;
 pub mod event;
 pub mod ids;
+pub mod listener;
 mod managed;
 mod prepare;
 pub mod record;
@@ -30,6 +31,7 @@ pub use ids::{
     ClientId, Cursor, CursorError, EntityTypeName, Epoch, IdError, RecordId, Seq, SubjectId,
     TenantId, Version,
 };
+pub use listener::Listener;
 pub use prepare::Prepared;
 pub use record::{Record, RecordView, SyncStatus, raw};
 pub use registry::{Registry, RegistryBuilder, RegistryError};

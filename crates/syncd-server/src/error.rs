@@ -1,10 +1,13 @@
-//! The one JSON error body of SPEC §4, and the only place statuses are decided.
+//! Every error of an HTTP handler as the SPEC §4 body (`syncd_core::ErrorEnvelope`), and the
+//! only place the server decides statuses: the engine's errors keep the code and status
+//! `syncd_core::ErrorKind` gives them (one mapping, shared with embedding services); the codes
+//! only the edge speaks are decided here.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use syncd_core::{InvalidKind, SyncError};
+use syncd_core::{ErrorEnvelope, ErrorKind, SyncError};
 use syncd_model::ChangeError;
 
 use crate::auth::AuthError;
@@ -66,48 +69,75 @@ pub enum ErrorCode {
     TooManyConnections,
 }
 
+/// Where a code's word and status are decided: the engine's kinds in `syncd-core` (one mapping
+/// for the server and embedders alike), the codes only the server speaks here.
+enum Decided {
+    Engine(ErrorKind),
+    Edge(&'static str, StatusCode),
+}
+
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
+    fn decided(self) -> Decided {
+        use Decided::{Edge, Engine};
         match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::VersionConflict => "version_conflict",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::RequestTimeout => "request_timeout",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::ValidationFailed => "validation_failed",
-            ErrorCode::UnknownEntityType => "unknown_entity_type",
-            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::ResyncRequired => "resync_required",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::TooManyConnections => "too_many_connections",
+            ErrorCode::BadRequest => Engine(ErrorKind::BadRequest),
+            ErrorCode::Forbidden => Engine(ErrorKind::Forbidden),
+            ErrorCode::NotFound => Engine(ErrorKind::NotFound),
+            ErrorCode::VersionConflict => Engine(ErrorKind::VersionConflict),
+            ErrorCode::PayloadTooLarge => Engine(ErrorKind::PayloadTooLarge),
+            ErrorCode::ValidationFailed => Engine(ErrorKind::ValidationFailed),
+            ErrorCode::UnknownEntityType => Engine(ErrorKind::UnknownEntityType),
+            ErrorCode::IdempotencyKeyReused => Engine(ErrorKind::IdempotencyKeyReused),
+            ErrorCode::ResyncRequired => Engine(ErrorKind::ResyncRequired),
+            ErrorCode::Unavailable => Engine(ErrorKind::Unavailable),
+            ErrorCode::Internal => Engine(ErrorKind::Internal),
+            ErrorCode::Unauthorized => Edge("unauthorized", StatusCode::UNAUTHORIZED),
+            ErrorCode::MethodNotAllowed => {
+                Edge("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED)
+            }
+            ErrorCode::RequestTimeout => Edge("request_timeout", StatusCode::REQUEST_TIMEOUT),
+            ErrorCode::UnsupportedMediaType => {
+                Edge("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
+            ErrorCode::RateLimited => Edge("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            ErrorCode::TokenExpired => Edge("token_expired", StatusCode::UNAUTHORIZED),
+            ErrorCode::TooManyConnections => {
+                Edge("too_many_connections", StatusCode::TOO_MANY_REQUESTS)
+            }
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self.decided() {
+            Decided::Engine(kind) => kind.code(),
+            Decided::Edge(code, _) => code,
         }
     }
 
     pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthorized | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::VersionConflict => StatusCode::CONFLICT,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::ValidationFailed
-            | ErrorCode::UnknownEntityType
-            | ErrorCode::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::RateLimited | ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::ResyncRequired => StatusCode::GONE,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        match self.decided() {
+            Decided::Engine(kind) => {
+                StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Decided::Edge(_, status) => status,
+        }
+    }
+}
+
+impl From<ErrorKind> for ErrorCode {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::BadRequest => ErrorCode::BadRequest,
+            ErrorKind::Forbidden => ErrorCode::Forbidden,
+            ErrorKind::NotFound => ErrorCode::NotFound,
+            ErrorKind::VersionConflict => ErrorCode::VersionConflict,
+            ErrorKind::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ErrorKind::ValidationFailed => ErrorCode::ValidationFailed,
+            ErrorKind::UnknownEntityType => ErrorCode::UnknownEntityType,
+            ErrorKind::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            ErrorKind::ResyncRequired => ErrorCode::ResyncRequired,
+            ErrorKind::Unavailable => ErrorCode::Unavailable,
+            ErrorKind::Internal => ErrorCode::Internal,
         }
     }
 }
@@ -118,44 +148,11 @@ impl Serialize for ErrorCode {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    success: bool,
-    error: ErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: ErrorCode,
-    message: String,
-    details: &'a [ChangeError],
-}
-
 impl ApiError {
     /// The error's code; its HTTP status is [`ErrorCode::status`].
     pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Sync(e) => match e {
-                SyncError::BadRequest { .. } => ErrorCode::BadRequest,
-                SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => {
-                    ErrorCode::Forbidden
-                }
-                SyncError::NotFound(_) => ErrorCode::NotFound,
-                SyncError::VersionConflict(_) => ErrorCode::VersionConflict,
-                SyncError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
-                SyncError::Invalid {
-                    kind: InvalidKind::Failed,
-                    ..
-                } => ErrorCode::ValidationFailed,
-                SyncError::Invalid {
-                    kind: InvalidKind::UnknownEntityType,
-                    ..
-                } => ErrorCode::UnknownEntityType,
-                SyncError::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
-                SyncError::ResyncRequired(_) => ErrorCode::ResyncRequired,
-                SyncError::Unavailable(_) => ErrorCode::Unavailable,
-                SyncError::Internal(_) => ErrorCode::Internal,
-            },
+            ApiError::Sync(e) => e.kind().into(),
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
             ApiError::NotFound(_) => ErrorCode::NotFound,
@@ -171,22 +168,17 @@ impl ApiError {
 
     fn details(&self) -> &[ChangeError] {
         match self {
-            ApiError::Sync(SyncError::BadRequest { details, .. })
-            | ApiError::Sync(SyncError::ForbiddenChanges { details, .. })
-            | ApiError::Sync(SyncError::Invalid { details, .. }) => details,
+            ApiError::Sync(e) => e.details(),
             _ => &[],
         }
     }
 
-    /// The message a client sees: never a cause chain, SQL or internals for 5xx.
+    /// The message a client sees: never a cause chain, SQL or internals for 5xx (the engine's
+    /// errors say theirs in `syncd-core`).
     fn public_message(&self) -> String {
         match self {
-            ApiError::Sync(SyncError::Unavailable(_)) => {
-                "the database is unavailable; the request can be retried safely".into()
-            }
-            ApiError::Sync(SyncError::Internal(_)) | ApiError::Internal(_) => {
-                "internal server error".into()
-            }
+            ApiError::Sync(e) => e.public_message(),
+            ApiError::Internal(_) => "internal server error".into(),
             other => other.to_string(),
         }
     }
@@ -212,14 +204,12 @@ impl ResponseError for ApiError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
         }
-        response.json(Body {
-            success: false,
-            error: ErrorBody {
-                code,
-                message: self.public_message(),
-                details: self.details(),
-            },
-        })
+        let details = self.details().to_vec();
+        response.json(ErrorEnvelope::new(
+            code.as_str(),
+            self.public_message(),
+            details,
+        ))
     }
 }
 
@@ -233,4 +223,53 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_s_kinds_keep_their_code_and_status_through_the_server_s_list() {
+        for kind in ErrorKind::ALL {
+            let code = ErrorCode::from(kind);
+            assert_eq!(code.as_str(), kind.code());
+            assert_eq!(code.status().as_u16(), kind.status());
+            assert!(matches!(code.decided(), Decided::Engine(k) if k == kind));
+        }
+    }
+
+    /// The body the server answers, as JSON.
+    fn answered(e: ApiError) -> (StatusCode, serde_json::Value) {
+        use actix_web::body::MessageBody;
+        let response = e.error_response();
+        let status = response.status();
+        let bytes = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[test]
+    fn an_engine_error_answers_with_the_body_an_embedder_gets_from_the_engine() {
+        let detail = ChangeError::invalid(1, "tasks", Some("title"), "is required");
+        for e in [
+            SyncError::BadRequest {
+                message: "bad shape".into(),
+                details: vec![detail],
+            },
+            SyncError::Unavailable(syncd_store::StoreError::unavailable("pool timed out")),
+        ] {
+            let (status, expected) = (e.status(), serde_json::to_value(e.body()));
+            let (answered_status, body) = answered(ApiError::Sync(e));
+            assert_eq!(answered_status.as_u16(), status);
+            assert_eq!(Some(body), expected.ok());
+        }
+        let (_, body) = answered(ApiError::Sync(SyncError::Unavailable(
+            syncd_store::StoreError::unavailable("pool timed out"),
+        )));
+        let message = &body["error"]["message"];
+        assert_eq!(
+            message,
+            "the database is unavailable; the request can be retried safely"
+        );
+    }
 }

@@ -113,6 +113,14 @@ impl SeaStore {
         })
     }
 
+    /// [`SeaStore::connect`] with the default options, then [`SeaStore::migrate`]: a store ready
+    /// for an engine, in one call.
+    pub async fn open(url: &str) -> Result<SeaStore> {
+        let store = Self::connect(url, StoreOptions::default()).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
     /// Applies the pending migrations. Safe to run from several instances at once: on
     /// PostgreSQL they take an advisory lock, on SQLite the database write lock.
     pub async fn migrate(&self) -> Result<()> {

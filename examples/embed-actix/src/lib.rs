@@ -12,22 +12,23 @@ use actix_web::error::{ErrorTooManyRequests, ErrorUnauthorized, InternalError};
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json};
 use actix_web::{HttpRequest, HttpResponse, HttpServer};
-use futures_util::stream::{self, StreamExt};
+use futures_util::StreamExt;
 use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Principal, PullRequest, SyncEngine, SyncError};
-use syncd_hub::{Hub, HubConfig, Outgoing};
+use syncd_core::{EngineConfig, Envelope, Principal, PullRequest, SyncEngine, SyncError};
+use syncd_hub::{Hub, HubConfig};
 use syncd_model::{
     ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, Registry, SubjectId, TenantId,
 };
-use syncd_store_sea::{SeaStore, StoreOptions};
+use syncd_store_sea::SeaStore;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 // The service's data: two entity types and a conflict rule of its own.
 
 /// Projects, and tasks that belong to one: `project_id` must name a project of the same tenant,
-/// existing or created earlier in the same push.
+/// existing or created earlier in the same push. A task is seen by its assignee only (its
+/// `assignee` equals the caller's `sub` claim, the user id) and by managers.
 pub fn registry() -> Result<Registry, BoxError> {
     let projects = EntityTypeName::parse("projects")?;
     let tasks = EntityType::builder(EntityTypeName::parse("tasks")?)
@@ -40,6 +41,9 @@ pub fn registry() -> Result<Registry, BoxError> {
             "project_id",
             FieldSchema::new(FieldType::Uuid).references(projects.clone()),
         )
+        .field("assignee", FieldSchema::new(FieldType::String))
+        .visible_when("assignee", "sub")
+        .visibility_bypass_roles(["manager"])
         .strategy(DoneStaysDone.name())
         .build();
     let projects = EntityType::builder(projects)
@@ -77,22 +81,26 @@ impl ConflictStrategy for DoneStaysDone {
 
 // Demo data: the sessions a real service would find in its own database.
 
-/// Demo sessions: (token, tenant, user, device). Alice and Bob share tenant `acme`.
-pub const SESSIONS: &[[&str; 4]] = &[
-    ["s-alice", "acme", "alice", "alice-phone"],
-    ["s-bob", "acme", "bob", "bob-laptop"],
-    ["s-carol", "globex", "carol", "carol-tablet"],
+/// Demo sessions: (token, tenant, user, device, roles). Alice, Bob and Dana share tenant `acme`;
+/// Dana is its manager.
+pub const SESSIONS: &[[&str; 5]] = &[
+    ["s-alice", "acme", "alice", "alice-phone", ""],
+    ["s-bob", "acme", "bob", "bob-laptop", ""],
+    ["s-dana", "acme", "dana", "dana-desktop", "manager"],
+    ["s-carol", "globex", "carol", "carol-tablet", ""],
 ];
 
-/// The demo sessions as the service looks them up.
+/// The demo sessions as the service looks them up. `Principal::new` gives each the `sub` claim
+/// (the user id) that the tasks' visibility rule reads.
 pub fn demo_sessions() -> Result<Sessions, BoxError> {
     let mut sessions = Sessions::new();
-    for [token, tenant, user, device] in SESSIONS {
-        let caller = Principal::new(
+    for [token, tenant, user, device, roles] in SESSIONS {
+        let mut caller = Principal::new(
             TenantId::parse(*tenant)?,
             SubjectId::parse(*user)?,
             ClientId::parse(*device)?,
         );
+        caller.roles = roles.split_whitespace().map(str::to_owned).collect();
         sessions.insert(token.to_string(), caller);
     }
     Ok(sessions)
@@ -103,33 +111,28 @@ pub fn demo_sessions() -> Result<Sessions, BoxError> {
 /// This service's sessions: token → caller. A real service keeps them in its own database.
 pub type Sessions = HashMap<String, Principal>;
 
-type Reply<T> = Result<T, actix_web::Error>;
-
 struct App {
     engine: SyncEngine<SeaStore>,
     hub: Arc<Hub>,
     sessions: Sessions,
 }
 
-/// The service on `listener` and the database at `url`, for these sessions. Await the server to run
+type Reply<T> = Result<T, actix_web::Error>;
+
+/// The service on `tcp` and the database at `url`, for these sessions. Await the server to run
 /// it; its handle stops it.
-pub async fn server(
-    listener: TcpListener,
-    url: &str,
-    sessions: Sessions,
-) -> Result<Server, BoxError> {
-    let store = SeaStore::connect(url, StoreOptions::default()).await?;
-    store.migrate().await?;
-    let mut strategies = StrategyRegistry::with_builtins();
-    strategies.register(Arc::new(DoneStaysDone));
+pub async fn server(tcp: TcpListener, url: &str, sessions: Sessions) -> Result<Server, BoxError> {
+    let store = SeaStore::open(url).await?;
+    let strategies = StrategyRegistry::with_builtins().with(Arc::new(DoneStaysDone));
     let hub = Hub::new(HubConfig::default());
     let config = EngineConfig::default();
-    let engine = SyncEngine::new(store, registry()?, &strategies, hub.clone(), config)?;
     let app = Data::new(App {
-        engine,
+        engine: SyncEngine::new(store, registry()?, &strategies, hub.clone(), config)?,
         hub,
         sessions,
     });
+    // Indexes on the fields visibility rules read, so that restricted pulls stay index-driven.
+    app.engine.index_visibility_fields().await?;
     let routes = move || {
         actix_web::App::new()
             .app_data(app.clone())
@@ -137,7 +140,7 @@ pub async fn server(
             .route("/sync/pull", web::post().to(pull))
             .route("/sync/events", web::get().to(events))
     };
-    Ok(HttpServer::new(routes).listen(listener)?.run())
+    Ok(HttpServer::new(routes).listen(tcp)?.run())
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -146,78 +149,47 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 /// This service's own scheme: the `X-Session` header names a session.
 fn caller<'a>(app: &'a App, req: &HttpRequest) -> Reply<&'a Principal> {
-    let session = app
-        .sessions
-        .get(header(req, "x-session").unwrap_or_default());
-    session.ok_or_else(|| ErrorUnauthorized("unknown session"))
+    let token = header(req, "x-session").unwrap_or_default();
+    app.sessions
+        .get(token)
+        .ok_or_else(|| ErrorUnauthorized("unknown session"))
 }
 
 async fn push(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<HttpResponse> {
     let caller = caller(&app, &req)?;
     let key = header(&req, "idempotency-key");
-    let outcome = app
-        .engine
-        .push(caller, body.into_inner(), key)
-        .await
-        .map_err(fail)?;
+    let outcome = app.engine.push(caller, body.into_inner(), key).await;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(outcome.body))
+        .body(outcome.map_err(fail)?.body))
 }
 
 async fn pull(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<HttpResponse> {
     let caller = caller(&app, &req)?;
     let request = PullRequest::from_json(&body).map_err(fail)?;
     let page = app.engine.pull(caller, &request).await.map_err(fail)?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(Envelope::flat(page)))
 }
 
-/// Every hub message for the caller (its tenant, the types it may read) as a server-sent event.
+/// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
 async fn events(app: Data<App>, req: HttpRequest) -> Reply<HttpResponse> {
     let caller = caller(&app, &req)?;
-    let readable = app.engine.readable_types(caller);
-    let readable = readable.iter().map(|t| t.name.clone()).collect();
-    let head = app.engine.head(caller).await.map_err(fail)?;
-    let (tenant, client) = (caller.tenant.clone(), caller.client.clone());
-    let conn = app.hub.register(tenant, client, readable, head);
-    let conn = conn.map_err(ErrorTooManyRequests)?;
-    // The connection lives as long as the stream: dropping it unregisters it.
-    let batches = stream::unfold(conn, |c| async { Some((c.next_batch().await, c)) });
-    let events = batches.flat_map(stream::iter).filter_map(event);
+    let listener = app.engine.listener(caller).await.map_err(fail)?;
+    let conn = app.hub.admit(listener).map_err(ErrorTooManyRequests)?;
+    let events = conn.into_messages().map(|m| Ok::<_, Infallible>(event(&m)));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .streaming(events))
 }
 
-/// A hub message as an event. (`GoingAway` comes only after `Hub::shutdown`, never called here.)
-async fn event(message: Outgoing) -> Option<Result<web::Bytes, Infallible>> {
-    match message {
-        Outgoing::Message(text) => Some(Ok([&b"data: "[..], &text, b"\n\n"].concat().into())),
-        Outgoing::GoingAway => None,
-    }
+/// One message as a server-sent event (the messages are one-line JSON).
+fn event(message: &[u8]) -> web::Bytes {
+    [&b"data: "[..], message, b"\n\n"].concat().into()
 }
 
-/// How this service answers the engine's errors.
+/// The engine's errors as the syncd server answers them: SPEC §4's status and body.
 fn fail(e: SyncError) -> actix_web::Error {
-    let status = match &e {
-        SyncError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        SyncError::Forbidden(_) | SyncError::ForbiddenChanges { .. } => StatusCode::FORBIDDEN,
-        SyncError::NotFound(_) => StatusCode::NOT_FOUND,
-        SyncError::VersionConflict(_) => StatusCode::CONFLICT,
-        SyncError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        SyncError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        SyncError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-        SyncError::ResyncRequired(_) => StatusCode::GONE,
-        SyncError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        SyncError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    // A push's problems, one line per change, after the summary.
-    let mut message = e.to_string();
-    if let SyncError::Invalid { details, .. } | SyncError::BadRequest { details, .. } = &e {
-        for d in details {
-            let field = d.field.as_deref().unwrap_or("-");
-            message += &format!("\nchange {} {field}: {}", d.index, d.message);
-        }
-    }
-    InternalError::new(message, status).into()
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let response = HttpResponse::build(status).json(e.body());
+    InternalError::from_response(e, response).into()
 }

@@ -1,6 +1,6 @@
 //! The smoke test CI runs for this example: the service on a loopback port 0 and a fresh SQLite
-//! file; a push, a pull and a notification, through the example's own sessions, types and
-//! conflict strategy. An API change that breaks embedders breaks this test.
+//! file; a push, a pull and a notification, through the example's own sessions, types,
+//! visibility rule and conflict strategy. An API change that breaks embedders breaks this test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,7 +84,7 @@ impl Session {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        // Successes are JSON; errors are this service's plain-text messages.
+        // Successes and the engine's errors are JSON; this service's own refusals plain text.
         let text = response.text().await.unwrap();
         (
             status,
@@ -147,24 +147,29 @@ impl Events {
 }
 
 /// What issue 19 asks of each example: push, pull and one notification, plus the example's
-/// own type rules and conflict strategy, its authentication and tenant isolation.
+/// own type rules, visibility rule and conflict strategy, its authentication and tenant
+/// isolation.
 async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
-    let (alice, bob, carol) = (
-        Session::new(base, "s-alice"),
-        Session::new(base, "s-bob"),
-        Session::new(base, "s-carol"),
+    let session = |token| Session::new(base, token);
+    let (alice, bob, dana, carol) = (
+        session("s-alice"),
+        session("s-bob"),
+        session("s-dana"),
+        session("s-carol"),
     );
     let mut bob_hears = bob.events().await;
+    let mut alice_hears = alice.events().await;
 
-    // Alice creates a project and a task of it in one push.
-    let (status, pushed) = alice
+    // Dana, the manager, creates a project and a task of it for Bob, in one push.
+    let (status, pushed) = dana
         .post(
             "/sync/push",
             json!({ "changes": [
                 { "entityType": "projects", "op": "upsert", "id": PROJECT,
                   "data": { "name": "Launch" } },
                 { "entityType": "tasks", "op": "upsert", "id": TASK,
-                  "data": { "title": "Write the README", "project_id": PROJECT } },
+                  "data": { "title": "Write the README", "project_id": PROJECT,
+                            "assignee": "bob" } },
             ] }),
         )
         .await;
@@ -173,13 +178,21 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
     assert_eq!(pushed["results"][1]["strategy"], "done-stays-done");
     assert_eq!(pushed["data"][1]["done"], false, "the field's default");
 
-    // Bob's device hears of it...
+    // Bob's device hears of both records...
     let message = bob_hears.next().await;
     assert_eq!(message["type"], "sync_notification", "{message}");
     assert_eq!(message["data"]["event"], "new_data_available");
     assert_eq!(message["data"]["count"], 2);
-    assert_eq!(message["data"]["originClientId"], "alice-phone");
-    // ...and pulls it.
+    assert_eq!(message["data"]["originClientId"], "dana-desktop");
+    // ...Alice's of the project only: the task is not hers to see.
+    let message = alice_hears.next().await;
+    assert_eq!(
+        message["data"]["entityTypes"],
+        json!(["projects"]),
+        "{message}"
+    );
+    assert_eq!(message["data"]["count"], 1);
+    // Bob pulls the task; Alice pulls no task at all.
     let (status, pulled) = bob
         .post("/sync/pull", json!({ "entityTypes": ["tasks"] }))
         .await;
@@ -187,34 +200,58 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
     assert_eq!(pulled["data"]["tasks"][0]["id"], TASK);
     assert_eq!(pulled["data"]["tasks"][0]["project_id"], PROJECT);
     assert_eq!(pulled["hasMore"], false);
+    let (status, pulled) = alice
+        .post("/sync/pull", json!({ "entityTypes": ["tasks"] }))
+        .await;
+    assert_eq!(status, 200, "{pulled}");
+    assert_eq!(
+        pulled["data"]["tasks"],
+        json!([]),
+        "Bob's task is invisible to Alice"
+    );
 
-    // The custom strategy: Bob marks the task done; Alice, still at version 1, renames it and
+    // The custom strategy: Bob marks the task done; Dana, still at version 1, renames it and
     // unticks it. Her title wins, the task stays done.
     let done = json!({ "changes": [{ "entityType": "tasks", "id": TASK, "baseVersion": 1,
                                     "data": { "done": true } }] });
     assert_eq!(bob.post("/sync/push", done).await.0, 200);
     let stale = json!({ "changes": [{ "entityType": "tasks", "id": TASK, "baseVersion": 1,
                                      "data": { "title": "Write two READMEs", "done": false } }] });
-    let (status, merged) = alice.post("/sync/push", stale).await;
+    let (status, merged) = dana.post("/sync/push", stale).await;
     assert_eq!(status, 200, "{merged}");
     assert_eq!(merged["results"][0]["status"], "conflict_resolved");
     assert_eq!(merged["data"][0]["title"], "Write two READMEs");
     assert_eq!(merged["data"][0]["done"], true);
 
-    // The registered reference: a task of a project that does not exist changes nothing.
+    // Alice cannot write a task she cannot see: 403, nothing applied.
+    let theirs = json!({ "changes": [{ "entityType": "tasks", "id": TASK,
+                                      "data": { "title": "Mine now" } }] });
+    let (status, refused) = alice.post("/sync/push", theirs).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["error"]["code"], "forbidden");
+
+    // The registered reference: a task of a project that does not exist changes nothing; the
+    // answer is the SPEC §4 error body, with the change's problem in `details`.
     let orphan = json!({ "changes": [{ "entityType": "tasks",
                                       "data": { "title": "x", "project_id": TASK } }] });
     let (status, refused) = alice.post("/sync/push", orphan).await;
-    assert_eq!(status, 422);
-    let refused = refused.as_str().unwrap();
-    assert!(
-        refused.contains("change 0 project_id: references no existing projects"),
-        "{refused}"
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["success"], false);
+    assert_eq!(refused["error"]["code"], "validation_failed");
+    let problem = &refused["error"]["details"][0];
+    assert_eq!(
+        (&problem["index"], &problem["field"]),
+        (&json!(0), &json!("project_id"))
     );
+    let message = problem["message"].as_str().unwrap();
+    assert!(
+        message.contains("references no existing projects"),
+        "{message}"
+    );
+
     // Another tenant sees nothing of acme's, and an unknown session gets nowhere.
     let (_, other) = carol.post("/sync/pull", json!({})).await;
     assert_eq!(other["data"], json!({ "projects": [], "tasks": [] }));
-    let stranger = Session::new(base, "s-nobody");
-    let (status, refused) = stranger.post("/sync/pull", json!({})).await;
+    let (status, refused) = session("s-nobody").post("/sync/pull", json!({})).await;
     assert_eq!((status, refused), (401, json!("unknown session")));
 }
