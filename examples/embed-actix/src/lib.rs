@@ -150,9 +150,8 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 /// This service's own scheme: the `X-Session` header names a session.
 fn caller<'a>(app: &'a App, req: &HttpRequest) -> Reply<&'a Principal> {
     let token = header(req, "x-session").unwrap_or_default();
-    app.sessions
-        .get(token)
-        .ok_or_else(|| ErrorUnauthorized("unknown session"))
+    let session = app.sessions.get(token);
+    session.ok_or_else(|| ErrorUnauthorized("unknown session"))
 }
 
 async fn push(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<HttpResponse> {
