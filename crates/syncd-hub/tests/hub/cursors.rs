@@ -107,7 +107,9 @@ fn a_remote_event_counts_for_a_restricted_connection_only_what_it_sees() {
     let hub = hub();
     let conn = alice(&hub);
     let notes_only = alice(&hub);
-    notes_only.subscribe(Some(vec![ty("notes")]), false).unwrap();
+    notes_only
+        .subscribe(Some(vec![ty("notes")]), false)
+        .unwrap();
     let everyone = connect(&hub, "acme", "app-3");
     let (write, facts) = remote_write();
     hub.deliver_remote(&write, &facts);
