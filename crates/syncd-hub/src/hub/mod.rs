@@ -4,6 +4,7 @@
 
 mod connection;
 mod deliver;
+mod fanout;
 mod remote;
 mod visible;
 

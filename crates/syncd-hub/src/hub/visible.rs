@@ -5,12 +5,7 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
-use syncd_model::{Access, ChangeEvent, EntityTypeName, RecordChange, Seq, StatusUpdate};
-
-use super::Subscription;
-use super::deliver::{Fanout, kind, sends};
-use crate::protocol;
+use syncd_model::{Access, ChangeEvent, EntityTypeName, RecordChange, StatusUpdate};
 
 /// What one connection gets of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +40,8 @@ pub(super) fn restricts(event: &ChangeEvent, access: &HashMap<EntityTypeName, Ac
 /// What a connection that sees only part of some types gets of an event: the verdict on each
 /// known record, and which of the event's types (by position in its counts) are restricted.
 pub(super) struct Seen {
-    records: Vec<Verdict>,
-    restricted: Vec<bool>,
+    pub(super) records: Vec<Verdict>,
+    pub(super) restricted: Vec<bool>,
 }
 
 /// The verdicts on `facts`, the records of a local event or the visibility facts of a remote
@@ -80,95 +75,4 @@ pub(super) fn statuses(
                 .is_none_or(|a| a.allows(&u.rule_fields))
         })
         .collect()
-}
-
-impl Fanout<'_> {
-    /// The `sync_notification` of a connection that sees part of the event: subscribed types
-    /// with at least one shown or removed record, with those counts.
-    pub(super) fn restricted_notification(
-        &mut self,
-        subscription: &Subscription,
-        origin: bool,
-        fingerprint: u32,
-        seen: &Seen,
-    ) -> Option<Bytes> {
-        let event = self.event;
-        let facts = self.facts;
-        let counts: Vec<u32> = event
-            .counts
-            .iter()
-            .zip(&seen.restricted)
-            .map(|((ty, n), restricted)| {
-                if !subscription.types.contains(ty) {
-                    0
-                } else if !restricted {
-                    *n
-                } else {
-                    facts
-                        .iter()
-                        .zip(&seen.records)
-                        .filter(|(r, v)| &r.entity_type == ty && **v != Verdict::Hidden)
-                        .count() as u32
-                }
-            })
-            .collect();
-        if counts.iter().all(|&n| n == 0) {
-            return None;
-        }
-        let cursor = self.cursor(event.cursor.seq(), fingerprint);
-        let now = self.now;
-        let m = self
-            .partial
-            .entry((origin, fingerprint, counts))
-            .or_insert_with_key(|(_, _, counts)| {
-                protocol::sync_notification(
-                    kind(origin),
-                    event
-                        .counts
-                        .iter()
-                        .zip(counts)
-                        .filter(|(_, n)| **n > 0)
-                        .map(|((t, _), n)| (t, *n)),
-                    cursor,
-                    Some(&event.origin_client),
-                    now,
-                )
-            });
-        Some(m.clone())
-    }
-
-    /// `data_update` of the shown records and removals of the subscribed types, with seqs (of
-    /// a remote event the removals only: its records are read back).
-    pub(super) fn restricted_data_updates(
-        &mut self,
-        subscription: &Subscription,
-        fingerprint: u32,
-        seen: &Seen,
-    ) -> Vec<(Bytes, Seq)> {
-        let event = self.event;
-        let now = self.now;
-        let facts = self.facts;
-        let mut out = Vec::new();
-        for (i, (record, verdict)) in facts.iter().zip(&seen.records).enumerate() {
-            if !subscription.types.contains(&record.entity_type) || !sends(*verdict, self.remote) {
-                continue;
-            }
-            let cursor = self.cursor(record.seq, fingerprint);
-            let cache = match verdict {
-                Verdict::Removed => &mut self.removals,
-                _ => &mut self.updates,
-            };
-            let bytes = cache
-                .entry((i, fingerprint))
-                .or_insert_with(|| match verdict {
-                    Verdict::Removed => {
-                        protocol::data_removal(record, &event.origin_client, cursor, now)
-                    }
-                    _ => protocol::data_update(record, &event.origin_client, cursor, now),
-                })
-                .clone();
-            out.push((bytes, record.seq));
-        }
-        out
-    }
 }
