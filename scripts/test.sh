@@ -18,6 +18,11 @@ if [ "$RUST" = 1 ]; then
 fi
 
 if [ "$JS" = 1 ]; then
+  # The browser tests (the SDK's IndexedDB storage, the console) drive Debian's Chromium; a fresh
+  # machine gets it from the package registry first, so that no browser test is skipped.
+  if [ ! -x /usr/bin/chromium ]; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  fi
   # The JavaScript suites start this binary on free ports of 127.0.0.1.
   cargo build --locked --bin syncd
   export SYNCD_BIN="$PWD/target/debug/syncd"
