@@ -36,53 +36,19 @@ SYNCD=${SYNCD:-$PWD/target/release/syncd}
 LOADGEN=${LOADGEN:-$PWD/target/release/syncd-loadgen}
 SECRET="bench-$(date +%s)-$RANDOM"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-SERVER_PID=""
+# shellcheck source=bench-server.sh
+. scripts/bench-server.sh
 PUSHER_PID=""
-WORKDIR=""
 cleanup() {
   if [ -n "$PUSHER_PID" ]; then kill -TERM "$PUSHER_PID" 2>/dev/null || true; fi
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$WORKDIR" ]; then rm -rf "$WORKDIR"; fi
+  stop_server
 }
 trap cleanup EXIT
 
-start_server() { # url
-  WORKDIR=$(mktemp -d)
-  PORT=$(free_port)
-  cat > "$WORKDIR/syncd.toml" <<TOML
-log = "warn"
-[server]
-bind = "127.0.0.1:$PORT"
-[sync]
 # No scheduled run: the one measured is started by the script.
+SYNC_TOML="[sync]
 maintenance_interval_secs = 0
-maintenance_batch = $BATCH
-[limits]
-requests_per_second = 1000000
-burst = 1000000
-TOML
-  (cd "$WORKDIR" && SYNCD_DATABASE_URL="$1" SYNCD_JWT_SECRET="$SECRET" exec "$SYNCD" --config syncd.toml serve >"$WORKDIR/server.log" 2>&1) &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "syncd did not become ready; its log:" >&2
-  cat "$WORKDIR/server.log" >&2
-  return 1
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-  rm -rf "$WORKDIR"
-  WORKDIR=""
-}
+maintenance_batch = $BATCH"
 
 loadgen() { # args...
   timeout 900 "$LOADGEN" --url "http://127.0.0.1:$PORT" --secret "$SECRET" --tenant seed "$@"
@@ -99,7 +65,7 @@ FROM record_versions v, g WHERE v.tenant_id = 'seed';"
 run_backend() { # name url sql-command...
   local backend=$1 url=$2
   shift 2
-  start_server "$url"
+  start_server "$url" "$SYNC_TOML"
   echo "--- $backend: seeding $RECORDS records, then $((RECORDS * COPIES)) old versions by SQL"
   # The push scenario's warm-up push is one batch of the RECORDS.
   loadgen push --apps 1 --batches $((RECORDS / 1000 - 1)) --batch-size 1000 >/dev/null

@@ -35,53 +35,9 @@ TAG=${TAG:-}
 SCENARIOS=${SCENARIOS:-}
 SECRET="bench-$(date +%s)-$RANDOM"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-SERVER_PID=""
-WORKDIR=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$WORKDIR" ]; then rm -rf "$WORKDIR"; fi
-}
-trap cleanup EXIT
-
-start_server() { # url
-  WORKDIR=$(mktemp -d)
-  PORT=$(free_port)
-  cat > "$WORKDIR/syncd.toml" <<TOML
-log = "warn"
-[server]
-bind = "127.0.0.1:$PORT"
-[limits]
-# The load generator is one tenant hammering from one machine; the per-subject rate limit
-# would measure the limiter, not the server.
-requests_per_second = 1000000
-burst = 1000000
-ws_connections_per_tenant = 20000
-TOML
-  # The idle scenario holds 10,000 WebSockets beside the load generator's other connections:
-  # above the default server.max_connections (10,000), past which connections wait in the
-  # backlog. Set from the environment, which binaries from before that setting ignore.
-  (cd "$WORKDIR" && SYNCD_SERVER__MAX_CONNECTIONS=20000 SYNCD_DATABASE_URL="$1" SYNCD_JWT_SECRET="$SECRET" exec "$SYNCD" --config syncd.toml serve >"$WORKDIR/server.log" 2>&1) &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "syncd did not become ready; its log:" >&2
-  cat "$WORKDIR/server.log" >&2
-  return 1
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-  rm -rf "$WORKDIR"
-  WORKDIR=""
-}
+# shellcheck source=bench-server.sh
+. scripts/bench-server.sh
+trap stop_server EXIT
 
 loadgen() { # backend scenario args...
   local backend=$1 name=$2
@@ -94,7 +50,7 @@ loadgen() { # backend scenario args...
 
 run_backend() { # name url
   local backend=$1
-  start_server "$2"
+  start_server "$2" "ws_connections_per_tenant = 20000"
   loadgen "$backend" push-1app push --apps 1 --batches 200 --batch-size 100
   loadgen "$backend" push-2apps push --apps 2 --batches 100 --batch-size 100
   loadgen "$backend" push-4apps push --apps 4 --batches 50 --batch-size 100
