@@ -208,13 +208,9 @@ impl Session {
 
     /// Registers the connection in the hub and says `authenticated`.
     pub(super) async fn admit(&mut self, p: Principal, expires_at: i64) -> Result<(), End> {
-        let engine = &self.state.engine;
-        let readable = engine
-            .readable_types(&p)
-            .into_iter()
-            .map(|t| t.name.clone())
-            .collect();
-        let Ok(head) = engine.head(&p).await else {
+        // The connection's visibility travels with its registration, so no event reaches it
+        // unfiltered.
+        let Ok(listener) = self.state.engine.listener(&p).await else {
             let _ = self
                 .error(
                     ErrorCode::Unavailable,
@@ -223,16 +219,8 @@ impl Session {
                 .await;
             return Err(End::Close(CloseCode::Again, "database unavailable".into()));
         };
-        // The connection's visibility travels with its registration, so no event reaches it
-        // unfiltered.
-        let access = engine.access_by_type(&p);
-        let registered = self.state.hub.register_with_access(
-            p.tenant.clone(),
-            p.client.clone(),
-            readable,
-            access,
-            head,
-        );
+        let head = listener.cursor;
+        let registered = self.state.hub.admit(listener);
         let conn = match registered {
             Ok(conn) => conn,
             Err(e) => {
