@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
-use serde_json::json;
+use syncd_core::ErrorEnvelope;
 
 use crate::error::ErrorCode;
 
@@ -73,10 +73,7 @@ pub async fn json_errors(
     {
         shaped.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
     }
-    let body = json!({
-        "success": false,
-        "error": { "code": code, "message": message, "details": [] },
-    });
+    let body = ErrorEnvelope::new(code.as_str(), message, Vec::new());
     Ok(ServiceResponse::new(req, shaped.json(body)).map_into_right_body())
 }
 
@@ -86,6 +83,8 @@ mod tests {
 
     use actix_web::middleware::from_fn;
     use actix_web::{App, test, web};
+
+    use serde_json::json;
 
     use super::*;
 
