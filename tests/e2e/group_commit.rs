@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use syncd_e2e::*;
@@ -188,5 +189,44 @@ e2e! {
         assert_eq!(record["version"], json!(last.0));
         assert_eq!(record["phone"], json!(last.1), "the push with the latest version wins");
         assert!(app.engine().group_commit_stats().groups > 0, "no push was grouped");
+    }
+}
+
+/// A push creating `records` users named `name`.
+fn users(name: &str, records: usize) -> Value {
+    let changes: Vec<Value> = (0..records)
+        .map(|i| json!({ "entityType": "end_user", "data": { "name": name, "phone": i.to_string() } }))
+        .collect();
+    json!({ "changes": changes })
+}
+
+e2e! {
+    async fn a_small_push_queued_behind_large_ones_commits_before_them(backend) {
+        let app = TestApp::spawn(backend, |_| {}).await;
+        let t = tenant();
+        app.client(&t, "warm-up").push_ok(&users("warm-up", 1)).await;
+        // Hold the tenant's write lock: the first push leads and waits for it, the others queue
+        // behind it in this order: two bulk uploads, then one edit.
+        let tenant_id = TenantId::parse(&t).unwrap();
+        let blocker = app.engine().store().begin_write(&tenant_id).await.unwrap();
+        let mut pushes = Vec::new();
+        for (i, (name, records)) in [("first", 1), ("bulk-a", 100), ("bulk-b", 100), ("edit", 1)].into_iter().enumerate() {
+            let client = app.client(&t, &format!("app-{i}"));
+            pushes.push(tokio::spawn(async move { client.push_ok(&users(name, records)).await }));
+            tokio::time::sleep(Duration::from_millis(if i == 0 { 200 } else { 50 })).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        blocker.rollback().await.unwrap();
+        for p in pushes {
+            p.await.unwrap();
+        }
+        // Pulled in seq (= commit) order: the edit committed right after the leader.
+        let (all, _) = app.client(&t, "checker").pull_all(None, 1_000).await;
+        let names: Vec<&str> = all.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        let first = |name: &str| names.iter().position(|n| *n == name).unwrap();
+        assert_eq!(all.len(), 203);
+        assert!(first("first") < first("edit"), "{names:?}");
+        assert!(first("edit") < first("bulk-a") && first("edit") < first("bulk-b"), "the edit waited for the bulk uploads");
+        assert!(first("bulk-a") < first("bulk-b"), "large pushes keep their arrival order");
     }
 }
