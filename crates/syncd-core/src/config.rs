@@ -32,7 +32,9 @@ pub struct EngineConfig {
     pub maintenance_batch: usize,
     /// Group commit: at most this many changes in one transaction of pushes that queued while
     /// their tenant's previous transaction ran (a push larger than that still runs, alone).
-    /// 0 disables grouping: every push is a transaction of its own.
+    /// 0 disables grouping: every push is a transaction of its own. The default is small on
+    /// purpose: an edit waits for the transaction in flight, so that bound sets its tail latency
+    /// (docs/benchmarks.md); grouping large pushes saved nothing measurable.
     pub group_commit_changes: usize,
 }
 
@@ -51,7 +53,7 @@ impl Default for EngineConfig {
             tombstone_ms: 90 * DAY_MS,
             tombstone_retention_ms: 0,
             maintenance_batch: 1000,
-            group_commit_changes: 2000,
+            group_commit_changes: 100,
         }
     }
 }

@@ -179,7 +179,7 @@ impl Default for SyncSettings {
             tombstone_retention_days: 0.0,
             maintenance_interval_secs: 3600,
             maintenance_batch: 1000,
-            group_commit_changes: 2000,
+            group_commit_changes: 100,
             visibility: BTreeMap::new(),
         }
     }
