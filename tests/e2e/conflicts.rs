@@ -375,3 +375,36 @@ e2e! {
         );
     }
 }
+
+e2e! {
+    async fn a_page_of_conflicts_is_full_of_those_the_caller_may_read(backend) {
+        let app = TestApp::spawn(backend, |s| s.sync.default_strategy = "manual".into()).await;
+        let Scene { tenant: t, app1, app2, id } = two_apps_share_a_record(&app).await;
+        // Three conflicts on interactions first, then one on the user.
+        for k in 0..3 {
+            let made = app1.create_record("interactions", json!({ "type": "call", "title": format!("c{k}"), "client_user_id": id })).await;
+            let iid = made["id"].as_str().unwrap().to_owned();
+            for (client, title) in [(&app1, "one"), (&app2, "two")] {
+                client.push_ok(&json!({ "changes": [ { "entityType": "interactions", "op": "update",
+                    "id": iid, "baseVersion": 1, "data": { "title": title } } ] })).await;
+            }
+        }
+        app1.push_ok(&update(&id, 1, json!({ "phone": "111" }), None)).await;
+        app2.push_ok(&update(&id, 1, json!({ "phone": "222" }), None)).await;
+        let (_, all) = app1.conflicts("limit=10").await;
+        assert_eq!(all["data"].as_array().unwrap().len(), 4, "{all}");
+
+        // Someone who reads only users: the oldest conflicts are not theirs, yet a page of two
+        // holds the user's conflict.
+        let mut c = claims(&t, "user-reader");
+        c["client_id"] = json!("reader");
+        c["scope"] = json!("sync:read:end_user");
+        let reader = app.client_with_token(app.sign(&c));
+        let (status, page) = reader.conflicts("limit=2").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let listed = page["data"].as_array().unwrap();
+        assert_eq!(listed.len(), 1, "{page}");
+        assert_eq!(listed[0]["entityType"], json!("end_user"));
+        assert_eq!(listed[0]["recordId"], json!(id));
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use syncd_model::{ChangeOp, RawChange};
-use syncd_store::{ConflictEntry, ConflictStatus, Store};
+use syncd_store::{ConflictEntry, ConflictStatus, Store, TypeAccess};
 use uuid::Uuid;
 
 use crate::engine::SyncEngine;
@@ -42,7 +42,17 @@ impl<S: Store> SyncEngine<S> {
         let limit = limit.map_or(100, |n| {
             n.clamp(1, self.config.max_pull_limit as i64) as usize
         });
-        let visibility = self.type_access(p, self.registry.iter().map(|t| t.as_ref()));
+        // Types the caller may not read show none of their conflicts, and the store must know it
+        // before its LIMIT: filtered afterwards, they would fill the page and hide the rest.
+        let (readable, hidden): (Vec<_>, Vec<_>) = self
+            .registry
+            .iter()
+            .partition(|t| p.scopes.can_read(t.name.as_str()));
+        let mut visibility = self.type_access(p, readable.into_iter().map(|t| t.as_ref()));
+        visibility.extend(hidden.into_iter().map(|t| TypeAccess {
+            entity_type: t.name.clone(),
+            matches: Vec::new(),
+        }));
         let entries = self
             .store
             .open_conflicts(&p.tenant, ty.as_ref(), &visibility, limit)
