@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use syncd_conflict::{ConflictStrategy, StrategyRegistry, UnknownStrategy};
 use syncd_model::{Cursor, EntityType, Listener, Notifier, Registry};
-use syncd_store::Store;
+use syncd_store::{Store, StoreError};
 
 use crate::config::{EngineConfig, StrategyConfigError};
 use crate::error::{Result, SyncError};
@@ -24,7 +24,35 @@ pub struct SyncEngine<S> {
     pub(crate) groups: crate::push::queue::GroupQueue,
 }
 
+/// Why [`SyncEngine::start`] did not give an engine: its configuration names a strategy that
+/// does not exist, or the store could not index the fields visibility rules read.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Strategy(#[from] StrategyConfigError),
+    #[error("indexing the fields visibility rules read")]
+    Store(#[source] StoreError),
+}
+
 impl<S: Store> SyncEngine<S> {
+    /// [`SyncEngine::new`], then [`SyncEngine::index_visibility_fields`]: an engine ready to
+    /// serve, restricted pulls index-driven from the first one. Call it once the store is
+    /// migrated; a misspelt strategy name or a failing store stops the start.
+    pub async fn start(
+        store: S,
+        registry: Registry,
+        strategies: &StrategyRegistry,
+        notifier: Arc<dyn Notifier>,
+        config: EngineConfig,
+    ) -> Result<Self, StartError> {
+        let engine = Self::new(store, registry, strategies, notifier, config)?;
+        engine
+            .visibility_indexes()
+            .await
+            .map_err(StartError::Store)?;
+        Ok(engine)
+    }
+
     /// Builds an engine, resolving each type's strategy now so that a misspelt name stops the
     /// start instead of failing a push.
     pub fn new(
@@ -140,8 +168,13 @@ impl<S: Store> SyncEngine<S> {
     /// Creates the store's indexes for the fields visibility rules read (if missing), so that
     /// restricted pulls stay index-driven. Call once at start, after migrating.
     pub async fn index_visibility_fields(&self) -> Result<()> {
+        Ok(self.visibility_indexes().await?)
+    }
+
+    /// The store's answer itself, so that [`SyncEngine::start`] keeps it as its cause.
+    async fn visibility_indexes(&self) -> Result<(), StoreError> {
         let fields = self.registry.visibility_fields();
-        Ok(self.store.index_visibility_fields(&fields).await?)
+        self.store.index_visibility_fields(&fields).await
     }
 
     /// Readiness: the database answers and is migrated.

@@ -5,6 +5,7 @@
 //! Embedding services use this crate directly. It knows nothing about HTTP or tokens: callers
 //! pass an authenticated [`Principal`]. It must not depend on actix, an ORM or a database driver.
 
+mod answer;
 mod config;
 mod conflicts;
 mod crud;
@@ -19,9 +20,10 @@ mod stats;
 mod visibility;
 mod write;
 
+pub use answer::Answer;
 pub use config::{EngineConfig, StrategyConfigError, days_to_ms};
 pub use crud::{CrudWrite, ListParams, ListResponse};
-pub use engine::SyncEngine;
+pub use engine::{StartError, SyncEngine};
 pub use envelope::{Data, Envelope};
 pub use error::{ErrorEnvelope, ErrorKind, InvalidKind, Result, SyncError};
 pub use lifecycle::{ERASED, Erased, MaintenanceReport, VerifyResponse, record_hash, thin_data};

@@ -276,6 +276,12 @@ impl<S: Store> SyncEngine<S> {
         Ok(response)
     }
 
+    /// A pull from any of the accepted bodies ([`PullRequest::from_json`]): what a pull route
+    /// does with the JSON it received. [`crate::Answer::from`] makes the server's answer of it.
+    pub async fn pull_json(&self, p: &Principal, body: &Value) -> Result<PullResponse> {
+        self.pull(p, &PullRequest::from_json(body)?).await
+    }
+
     /// Records written on the server side that apps have not taken in yet: those matching
     /// each type's pending filter.
     #[tracing::instrument(skip_all, fields(tenant = %p.tenant, client = %p.client), err(level = "debug"))]

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Principal, PullFrom, PullRequest, SyncEngine, SyncError};
+use syncd_core::{
+    Answer, EngineConfig, Principal, PullFrom, PullRequest, StartError, SyncEngine, SyncError,
+};
 use syncd_model::{
     ChangeEvent, ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, NoopNotifier,
     Notifier, Registry, SubjectId, TenantId,
@@ -222,6 +224,63 @@ async fn an_unknown_strategy_name_stops_the_engine_from_being_built() {
         message.contains("notes") && message.contains("longest-title-wins"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn an_unknown_strategy_name_stops_the_start_with_its_cause() {
+    let db = TempDb::new();
+    let registry = Registry::builder().register(notes_type()).build().unwrap();
+    let started = SyncEngine::start(
+        store(&db).await,
+        registry,
+        &StrategyRegistry::with_builtins(),
+        Arc::new(NoopNotifier),
+        EngineConfig::default(),
+    )
+    .await;
+    let err = started
+        .err()
+        .expect("`longest-title-wins` is not registered");
+    assert!(matches!(err, StartError::Strategy(_)), "{err:?}");
+    assert!(err.to_string().contains("longest-title-wins"), "{err}");
+}
+
+#[tokio::test]
+async fn a_started_engine_answers_push_and_pull_with_the_server_s_status_and_bytes() {
+    let db = TempDb::new();
+    let engine = SyncEngine::start(
+        store(&db).await,
+        Registry::builtin(),
+        &StrategyRegistry::with_builtins(),
+        Arc::new(NoopNotifier),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let me = principal("acme", "app-1");
+    let push = json!({ "table": "end_user", "operation": "create", "data": { "name": "John" } });
+    let first = Answer::from(engine.push(&me, push.clone(), Some("key-1")).await);
+    assert_eq!(first.status, 200);
+    let replay = Answer::from(engine.push(&me, push, Some("key-1")).await);
+    assert_eq!(replay, first, "a replay answers the first answer's bytes");
+
+    let pulled = engine
+        .pull_json(&me, &json!({ "entityTypes": ["end_user"] }))
+        .await;
+    let pulled = Answer::from(pulled);
+    assert_eq!(pulled.status, 200);
+    let page: Value = serde_json::from_slice(&pulled.body).unwrap();
+    assert_eq!(page["success"], true);
+    assert_eq!(page["data"]["end_user"][0]["name"], "John");
+    assert_eq!(page["hasMore"], false);
+
+    let refused = engine
+        .pull_json(&me, &json!({ "cursor": "not a cursor" }))
+        .await;
+    let refused = Answer::from(refused);
+    assert_eq!(refused.status, 400);
+    let body: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
 }
 
 #[tokio::test]

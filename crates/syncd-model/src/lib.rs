@@ -31,7 +31,7 @@ pub use ids::{
     ClientId, Cursor, CursorError, EntityTypeName, Epoch, IdError, RecordId, Seq, SubjectId,
     TenantId, Version,
 };
-pub use listener::Listener;
+pub use listener::{Listener, RegisterError};
 pub use prepare::Prepared;
 pub use record::{Record, RecordView, SyncStatus, raw};
 pub use registry::{Registry, RegistryBuilder, RegistryError};

@@ -1,5 +1,5 @@
-//! A caller about to listen for notifications, as the engine describes it and the hub admits it.
-//! Here because both depend on this crate and neither on the other.
+//! A caller about to listen for notifications, as the engine describes it and the hub admits it
+//! (or refuses it). Here because both depend on this crate and neither on the other.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,4 +19,15 @@ pub struct Listener {
     /// The tenant's head when the caller started listening, with the tenant's epoch and the
     /// caller's visibility fingerprint: what it has seen once it pulled up to here.
     pub cursor: Cursor,
+}
+
+/// Why the hub did not admit a listener (`syncd_hub::Hub::admit`, `Hub::register`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("the tenant has too many WebSocket connections")]
+    TenantFull,
+    #[error("this client has too many WebSocket connections")]
+    ClientFull,
+    #[error("the server is shutting down")]
+    ShuttingDown,
 }

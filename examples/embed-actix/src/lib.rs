@@ -8,14 +8,15 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::error::{ErrorTooManyRequests, ErrorUnauthorized, InternalError};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Data, Json};
+use actix_web::http::header::ContentType;
+use actix_web::web::{self, Bytes, Data, Json};
 use actix_web::{HttpRequest, HttpResponse, HttpServer};
 use futures_util::StreamExt;
 use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Envelope, Principal, PullRequest, SyncEngine, SyncError};
+use syncd_core::{Answer, EngineConfig, Principal, SyncEngine};
 use syncd_hub::{Hub, HubConfig};
 use syncd_model::{
     ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, Registry, SubjectId, TenantId,
@@ -81,6 +82,9 @@ impl ConflictStrategy for DoneStaysDone {
 
 // Demo data: the sessions a real service would find in its own database.
 
+/// This service's sessions: token → caller. A real service keeps them in its own database.
+pub type Sessions = HashMap<String, Principal>;
+
 /// Demo sessions: (token, tenant, user, device, roles). Alice, Bob and Dana share tenant `acme`;
 /// Dana is its manager.
 pub const SESSIONS: &[[&str; 5]] = &[
@@ -106,10 +110,7 @@ pub fn demo_sessions() -> Result<Sessions, BoxError> {
     Ok(sessions)
 }
 
-// The glue: the engine behind this service's authentication, routes and errors.
-
-/// This service's sessions: token → caller. A real service keeps them in its own database.
-pub type Sessions = HashMap<String, Principal>;
+// The glue: the engine behind this service's authentication and routes. README.md counts it.
 
 struct App {
     engine: SyncEngine<SeaStore>,
@@ -117,7 +118,7 @@ struct App {
     sessions: Sessions,
 }
 
-type Reply<T> = Result<T, actix_web::Error>;
+type Reply = Result<HttpResponse, actix_web::Error>;
 
 /// The service on `tcp` and the database at `url`, for these sessions. Await the server to run
 /// it; its handle stops it.
@@ -127,12 +128,10 @@ pub async fn server(tcp: TcpListener, url: &str, sessions: Sessions) -> Result<S
     let hub = Hub::new(HubConfig::default());
     let config = EngineConfig::default();
     let app = Data::new(App {
-        engine: SyncEngine::new(store, registry()?, &strategies, hub.clone(), config)?,
+        engine: SyncEngine::start(store, registry()?, &strategies, hub.clone(), config).await?,
         hub,
         sessions,
     });
-    // Indexes on the fields visibility rules read, so that restricted pulls stay index-driven.
-    app.engine.index_visibility_fields().await?;
     let routes = move || {
         actix_web::App::new()
             .app_data(app.clone())
@@ -143,52 +142,53 @@ pub async fn server(tcp: TcpListener, url: &str, sessions: Sessions) -> Result<S
     Ok(HttpServer::new(routes).listen(tcp)?.run())
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
 /// This service's own scheme: the `X-Session` header names a session.
-fn caller<'a>(app: &'a App, req: &HttpRequest) -> Reply<&'a Principal> {
+fn caller<'a>(app: &'a App, req: &HttpRequest) -> Result<&'a Principal, actix_web::Error> {
     let token = header(req, "x-session").unwrap_or_default();
     let session = app.sessions.get(token);
-    session.ok_or_else(|| ErrorUnauthorized("unknown session"))
+    session.ok_or_else(|| refuse(Answer::unauthorized("unknown session")))
 }
 
-async fn push(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<HttpResponse> {
-    let caller = caller(&app, &req)?;
-    let key = header(&req, "idempotency-key");
-    let outcome = app.engine.push(caller, body.into_inner(), key).await;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(outcome.map_err(fail)?.body))
+async fn push(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply {
+    let (caller, key) = (caller(&app, &req)?, header(&req, "idempotency-key"));
+    Ok(reply(app.engine.push(caller, body.into_inner(), key).await))
 }
 
-async fn pull(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply<HttpResponse> {
+async fn pull(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply {
     let caller = caller(&app, &req)?;
-    let request = PullRequest::from_json(&body).map_err(fail)?;
-    let page = app.engine.pull(caller, &request).await.map_err(fail)?;
-    Ok(HttpResponse::Ok().json(Envelope::flat(page)))
+    Ok(reply(app.engine.pull_json(caller, &body).await))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
-async fn events(app: Data<App>, req: HttpRequest) -> Reply<HttpResponse> {
+async fn events(app: Data<App>, req: HttpRequest) -> Reply {
     let caller = caller(&app, &req)?;
-    let listener = app.engine.listener(caller).await.map_err(fail)?;
-    let conn = app.hub.admit(listener).map_err(ErrorTooManyRequests)?;
-    let events = conn.into_messages().map(|m| Ok::<_, Infallible>(event(&m)));
+    let listener = app.engine.listener(caller).await.map_err(refuse)?;
+    let admitted = app.hub.admit(listener).map_err(refuse)?;
+    let events = admitted.into_messages().map(event);
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .streaming(events))
 }
 
 /// One message as a server-sent event (the messages are one-line JSON).
-fn event(message: &[u8]) -> web::Bytes {
-    [&b"data: "[..], message, b"\n\n"].concat().into()
+fn event(message: Bytes) -> Result<Bytes, Infallible> {
+    Ok([&b"data: "[..], &message, b"\n\n"].concat().into())
 }
 
-/// The engine's errors as the syncd server answers them: SPEC §4's status and body.
-fn fail(e: SyncError) -> actix_web::Error {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let response = HttpResponse::build(status).json(e.body());
-    InternalError::from_response(e, response).into()
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The engine's answer as actix's response: the status and JSON the syncd server answers.
+fn reply(answer: impl Into<Answer>) -> HttpResponse {
+    let Answer { status, body } = answer.into();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .content_type(ContentType::json())
+        .body(body)
+}
+
+/// An answer that ends a handler early (`?`): an actix error that responds with it.
+fn refuse(answer: impl Into<Answer>) -> actix_web::Error {
+    InternalError::from_response("refused", reply(answer)).into()
 }

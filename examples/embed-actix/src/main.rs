@@ -9,8 +9,7 @@ async fn main() -> Result<(), BoxError> {
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://embed-actix.db?mode=rwc".into());
     let listener = std::net::TcpListener::bind(&bind)?;
     println!("embed-actix listening on http://{}", listener.local_addr()?);
-    embed_actix::server(listener, &database, demo_sessions()?)
-        .await?
-        .await?;
+    let server = embed_actix::server(listener, &database, demo_sessions()?).await?;
+    server.await?;
     Ok(())
 }

@@ -6,17 +6,18 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::stream::{Stream, StreamExt};
-use serde_json::{Value, json};
+use futures_util::StreamExt;
+use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
-use syncd_core::{EngineConfig, Envelope, Principal, PullRequest, SyncEngine, SyncError};
-use syncd_hub::{Hub, HubConfig, RegisterError};
+use syncd_core::{Answer, EngineConfig, Principal, SyncEngine};
+use syncd_hub::{Hub, HubConfig};
 use syncd_model::{
     ClientId, EntityType, EntityTypeName, FieldSchema, FieldType, Registry, SubjectId, TenantId,
 };
@@ -81,6 +82,9 @@ impl ConflictStrategy for DoneStaysDone {
 
 // Demo data: the sessions a real service would find in its own database.
 
+/// This service's sessions: token → caller. A real service keeps them in its own database.
+pub type Sessions = HashMap<String, Principal>;
+
 /// Demo sessions: (token, tenant, user, device, roles). Alice, Bob and Dana share tenant `acme`;
 /// Dana is its manager.
 pub const SESSIONS: &[[&str; 5]] = &[
@@ -106,10 +110,7 @@ pub fn demo_sessions() -> Result<Sessions, BoxError> {
     Ok(sessions)
 }
 
-// The glue: the engine behind this service's authentication, routes and errors.
-
-/// This service's sessions: token → caller. A real service keeps them in its own database.
-pub type Sessions = HashMap<String, Principal>;
+// The glue: the engine behind this service's authentication and routes. README.md counts it.
 
 struct App {
     engine: SyncEngine<SeaStore>,
@@ -117,8 +118,7 @@ struct App {
     sessions: Sessions,
 }
 
-type Shared = State<Arc<App>>;
-type Reply<T> = Result<T, (StatusCode, Json<Value>)>;
+type Reply<T = Response> = Result<T, Response>;
 
 /// The service on `database_url`, for these sessions.
 pub async fn app(database_url: &str, sessions: Sessions) -> Result<Router, BoxError> {
@@ -126,54 +126,48 @@ pub async fn app(database_url: &str, sessions: Sessions) -> Result<Router, BoxEr
     let strategies = StrategyRegistry::with_builtins().with(Arc::new(DoneStaysDone));
     let hub = Hub::new(HubConfig::default());
     let config = EngineConfig::default();
-    let app = Arc::new(App {
-        engine: SyncEngine::new(store, registry()?, &strategies, hub.clone(), config)?,
-        hub,
-        sessions,
-    });
-    // Indexes on the fields visibility rules read, so that restricted pulls stay index-driven.
-    app.engine.index_visibility_fields().await?;
+    let engine = SyncEngine::start(store, registry()?, &strategies, hub.clone(), config).await?;
     Ok(Router::new()
         .route("/sync/push", post(push))
         .route("/sync/pull", post(pull))
         .route("/sync/events", get(events))
-        .with_state(app))
+        .with_state(Arc::new(App {
+            engine,
+            hub,
+            sessions,
+        })))
 }
 
 /// This service's own scheme: the `X-Session` header names a session.
-fn caller<'a>(app: &'a App, h: &HeaderMap) -> Reply<&'a Principal> {
+fn caller<'a>(app: &'a App, h: &HeaderMap) -> Result<&'a Principal, Answer> {
     let token = h.get("x-session").and_then(|v| v.to_str().ok());
     let session = app.sessions.get(token.unwrap_or_default());
-    session.ok_or_else(|| (StatusCode::UNAUTHORIZED, Json(json!("unknown session"))))
+    session.ok_or_else(|| Answer::unauthorized("unknown session"))
 }
 
-async fn push(State(app): Shared, h: HeaderMap, Json(body): Json<Value>) -> Reply<Response> {
-    let caller = caller(&app, &h)?;
+async fn push(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
+    let caller = caller(&app, &h).map_err(reply)?;
     let key = h.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let outcome = app.engine.push(caller, body, key).await.map_err(fail)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], outcome.body).into_response())
+    Ok(reply(app.engine.push(caller, body, key).await))
 }
 
-async fn pull(State(app): Shared, h: HeaderMap, Json(body): Json<Value>) -> Reply<Response> {
-    let caller = caller(&app, &h)?;
-    let request = PullRequest::from_json(&body).map_err(fail)?;
-    let page = app.engine.pull(caller, &request).await.map_err(fail)?;
-    Ok(Json(Envelope::flat(page)).into_response())
+async fn pull(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
+    let caller = caller(&app, &h).map_err(reply)?;
+    Ok(reply(app.engine.pull_json(caller, &body).await))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
-async fn events(State(app): Shared, h: HeaderMap) -> Reply<Sse<impl Stream<Item = Sent>>> {
-    let listener = app.engine.listener(caller(&app, &h)?).await.map_err(fail)?;
-    let busy = |e: RegisterError| (StatusCode::TOO_MANY_REQUESTS, Json(json!(e.to_string())));
-    let messages = app.hub.admit(listener).map_err(busy)?.into_messages();
-    let events = messages.map(|m| Sent::Ok(Event::default().data(String::from_utf8_lossy(&m))));
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+async fn events(State(app): State<Arc<App>>, h: HeaderMap) -> Reply<impl IntoResponse> {
+    let caller = caller(&app, &h).map_err(reply)?;
+    let listener = app.engine.listener(caller).await.map_err(reply)?;
+    let admitted = app.hub.admit(listener).map_err(reply)?;
+    let event = |m: Bytes| Ok::<_, Infallible>(Event::default().data(String::from_utf8_lossy(&m)));
+    Ok(Sse::new(admitted.into_messages().map(event)).keep_alive(KeepAlive::default()))
 }
 
-type Sent = Result<Event, Infallible>;
-
-/// The engine's errors as the syncd server answers them: SPEC §4's status and body.
-fn fail(e: SyncError) -> (StatusCode, Json<Value>) {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, Json(json!(e.body())))
+/// The engine's answer as axum's response: the status and JSON the syncd server answers.
+fn reply(answer: impl Into<Answer>) -> Response {
+    let Answer { status, body } = answer.into();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

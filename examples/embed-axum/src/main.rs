@@ -9,10 +9,7 @@ async fn main() -> Result<(), BoxError> {
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://embed-axum.db?mode=rwc".into());
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!("embed-axum listening on http://{}", listener.local_addr()?);
-    axum::serve(
-        listener,
-        embed_axum::app(&database, demo_sessions()?).await?,
-    )
-    .await?;
+    let app = embed_axum::app(&database, demo_sessions()?).await?;
+    axum::serve(listener, app).await?;
     Ok(())
 }

@@ -84,7 +84,7 @@ impl Session {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        // Successes and the engine's errors are JSON; this service's own refusals plain text.
+        // Every answer is JSON, this service's own refusals too; anything else shows as text.
         let text = response.text().await.unwrap();
         (
             status,
@@ -253,5 +253,10 @@ async fn a_push_is_pulled_by_another_device_and_announced_to_it(base: &str) {
     let (_, other) = carol.post("/sync/pull", json!({})).await;
     assert_eq!(other["data"], json!({ "projects": [], "tasks": [] }));
     let (status, refused) = session("s-nobody").post("/sync/pull", json!({})).await;
-    assert_eq!((status, refused), (401, json!("unknown session")));
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(
+        refused,
+        json!({ "success": false, "error": {
+            "code": "unauthorized", "message": "unknown session", "details": [] } })
+    );
 }

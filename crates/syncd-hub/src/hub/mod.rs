@@ -41,16 +41,9 @@ impl Default for HubConfig {
     }
 }
 
-/// Why a connection was not admitted (close code 1013).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RegisterError {
-    #[error("the tenant has too many WebSocket connections")]
-    TenantFull,
-    #[error("this client has too many WebSocket connections")]
-    ClientFull,
-    #[error("the server is shutting down")]
-    ShuttingDown,
-}
+/// Why a connection was not admitted (close code 1013); defined beside
+/// [`syncd_model::Listener`] so that the engine's side can answer it too.
+pub use syncd_model::RegisterError;
 
 /// A subscription type the token may not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
