@@ -1,8 +1,10 @@
 //! What a transport of any kind needs from the hub, in two calls: admit a listener the engine
 //! described, then read its messages as a stream (a server-sent events route, a WebSocket loop,
-//! a message bus bridge).
+//! a message bus bridge), or as server-sent events ready to be a response body.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, Stream};
@@ -40,6 +42,44 @@ impl Connection {
             }
         })
     }
+
+    /// The same messages as a `text/event-stream` body: each one `data: <json>`, and a comment
+    /// line after `keep_alive` without one, so that proxies and browsers keep an idle stream
+    /// open. Items are `Result`s because that is what frameworks' streaming bodies take; none
+    /// is an error.
+    pub fn into_event_stream(
+        self,
+        keep_alive: Duration,
+    ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+        stream::unfold(
+            (self, VecDeque::new()),
+            move |(conn, mut pending)| async move {
+                loop {
+                    match pending.pop_front() {
+                        Some(Outgoing::Message(text)) => {
+                            return Some((Ok(event(&text)), (conn, pending)));
+                        }
+                        Some(Outgoing::GoingAway) => return None,
+                        // Waiting is cancel-safe: nothing is taken from the queue until it returns.
+                        None => match tokio::time::timeout(keep_alive, conn.next_batch()).await {
+                            Ok(batch) => pending.extend(batch),
+                            Err(_) => {
+                                return Some((
+                                    Ok(Bytes::from_static(b": keep-alive\n\n")),
+                                    (conn, pending),
+                                ));
+                            }
+                        },
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// One message as a server-sent event (messages are one-line JSON).
+fn event(message: &[u8]) -> Bytes {
+    [&b"data: "[..], message, b"\n\n"].concat().into()
 }
 
 #[cfg(test)]
@@ -95,6 +135,51 @@ mod tests {
             hub.tenant_connections(&tenant),
             0,
             "dropping the stream unregisters"
+        );
+    }
+
+    /// The next frame of an event stream, within 5 s.
+    async fn next_frame(
+        events: &mut (impl Stream<Item = Result<Bytes, Infallible>> + Unpin),
+    ) -> Bytes {
+        let next = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
+        next.unwrap().unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_stream_frames_each_message_and_keeps_an_idle_stream_alive() {
+        let hub = Hub::new(HubConfig::default());
+        let tenant = TenantId::parse("acme").unwrap();
+        let tasks = EntityTypeName::parse("tasks").unwrap();
+        let conn = hub.admit(listener(&tenant, &[&tasks])).unwrap();
+        let mut events = Box::pin(conn.into_event_stream(Duration::from_millis(50)));
+        assert_eq!(
+            next_frame(&mut events).await,
+            Bytes::from_static(b": keep-alive\n\n")
+        );
+        hub.publish(Arc::new(ChangeEvent {
+            tenant: tenant.clone(),
+            origin_client: ClientId::parse("laptop").unwrap(),
+            cursor: Cursor::new(Seq(1)),
+            counts: vec![(tasks.clone(), 1)],
+            records: Vec::new(),
+            status_updates: Vec::new(),
+        }));
+        let mut frame = next_frame(&mut events).await;
+        while frame.starts_with(b":") {
+            frame = next_frame(&mut events).await;
+        }
+        let text = std::str::from_utf8(&frame).unwrap();
+        let json = text
+            .strip_prefix("data: ")
+            .and_then(|t| t.strip_suffix("\n\n"))
+            .unwrap();
+        let message: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(message["type"], "sync_notification", "{text}");
+        hub.shutdown();
+        assert!(
+            events.next().await.is_none(),
+            "the stream ends with the hub"
         );
     }
 }

@@ -3,17 +3,16 @@
 //! a server-sent events stream of notifications go through the engine.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
-use actix_web::web::{self, Bytes, Data, Json};
+use actix_web::web::{self, Data, Json};
 use actix_web::{HttpRequest, HttpResponse, HttpServer};
-use futures_util::StreamExt;
 use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
 use syncd_core::{Answer, EngineConfig, Principal, SyncEngine};
@@ -115,23 +114,20 @@ pub fn demo_sessions() -> Result<Sessions, BoxError> {
 struct App {
     engine: SyncEngine<SeaStore>,
     hub: Arc<Hub>,
-    sessions: Sessions,
+    auth: Sessions,
 }
 
 type Reply = Result<HttpResponse, actix_web::Error>;
 
 /// The service on `tcp` and the database at `url`, for these sessions. Await the server to run
 /// it; its handle stops it.
-pub async fn server(tcp: TcpListener, url: &str, sessions: Sessions) -> Result<Server, BoxError> {
+pub async fn server(tcp: TcpListener, url: &str, auth: Sessions) -> Result<Server, BoxError> {
     let store = SeaStore::open(url).await?;
     let strategies = StrategyRegistry::with_builtins().with(Arc::new(DoneStaysDone));
     let hub = Hub::new(HubConfig::default());
     let config = EngineConfig::default();
-    let app = Data::new(App {
-        engine: SyncEngine::start(store, registry()?, &strategies, hub.clone(), config).await?,
-        hub,
-        sessions,
-    });
+    let engine = SyncEngine::start(store, registry()?, &strategies, hub.clone(), config).await?;
+    let app = Data::new(App { engine, hub, auth });
     let routes = move || {
         actix_web::App::new()
             .app_data(app.clone())
@@ -144,8 +140,7 @@ pub async fn server(tcp: TcpListener, url: &str, sessions: Sessions) -> Result<S
 
 /// This service's own scheme: the `X-Session` header names a session.
 fn caller<'a>(app: &'a App, req: &HttpRequest) -> Result<&'a Principal, actix_web::Error> {
-    let token = header(req, "x-session").unwrap_or_default();
-    let session = app.sessions.get(token);
+    let session = header(req, "x-session").and_then(|token| app.auth.get(token));
     session.ok_or_else(|| refuse(Answer::unauthorized("unknown session")))
 }
 
@@ -155,24 +150,20 @@ async fn push(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply {
 }
 
 async fn pull(app: Data<App>, req: HttpRequest, body: Json<Value>) -> Reply {
-    let caller = caller(&app, &req)?;
-    Ok(reply(app.engine.pull_json(caller, &body).await))
+    Ok(reply(
+        app.engine.pull_json(caller(&app, &req)?, &body).await,
+    ))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
 async fn events(app: Data<App>, req: HttpRequest) -> Reply {
     let caller = caller(&app, &req)?;
     let listener = app.engine.listener(caller).await.map_err(refuse)?;
-    let admitted = app.hub.admit(listener).map_err(refuse)?;
-    let events = admitted.into_messages().map(event);
+    let events = app.hub.admit(listener).map_err(refuse)?;
+    let body = events.into_event_stream(Duration::from_secs(15));
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
-        .streaming(events))
-}
-
-/// One message as a server-sent event (the messages are one-line JSON).
-fn event(message: Bytes) -> Result<Bytes, Infallible> {
-    Ok([&b"data: "[..], &message, b"\n\n"].concat().into())
+        .streaming(body))
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

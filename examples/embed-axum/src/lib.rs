@@ -3,17 +3,15 @@
 //! server-sent events stream of notifications go through the engine. No actix anywhere.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::StreamExt;
 use serde_json::Value;
 use syncd_conflict::{ConflictStrategy, Context, Resolution, ResultStatus, StrategyRegistry};
 use syncd_core::{Answer, EngineConfig, Principal, SyncEngine};
@@ -115,13 +113,13 @@ pub fn demo_sessions() -> Result<Sessions, BoxError> {
 struct App {
     engine: SyncEngine<SeaStore>,
     hub: Arc<Hub>,
-    sessions: Sessions,
+    auth: Sessions,
 }
 
-type Reply<T = Response> = Result<T, Response>;
+type Reply = Result<Response, Response>;
 
 /// The service on `database_url`, for these sessions.
-pub async fn app(database_url: &str, sessions: Sessions) -> Result<Router, BoxError> {
+pub async fn app(database_url: &str, auth: Sessions) -> Result<Router, BoxError> {
     let store = SeaStore::open(database_url).await?;
     let strategies = StrategyRegistry::with_builtins().with(Arc::new(DoneStaysDone));
     let hub = Hub::new(HubConfig::default());
@@ -131,38 +129,32 @@ pub async fn app(database_url: &str, sessions: Sessions) -> Result<Router, BoxEr
         .route("/sync/push", post(push))
         .route("/sync/pull", post(pull))
         .route("/sync/events", get(events))
-        .with_state(Arc::new(App {
-            engine,
-            hub,
-            sessions,
-        })))
+        .with_state(Arc::new(App { engine, hub, auth })))
 }
 
 /// This service's own scheme: the `X-Session` header names a session.
-fn caller<'a>(app: &'a App, h: &HeaderMap) -> Result<&'a Principal, Answer> {
+fn caller<'a>(app: &'a App, h: &HeaderMap) -> Result<&'a Principal, Response> {
     let token = h.get("x-session").and_then(|v| v.to_str().ok());
-    let session = app.sessions.get(token.unwrap_or_default());
-    session.ok_or_else(|| Answer::unauthorized("unknown session"))
+    let session = token.and_then(|token| app.auth.get(token));
+    session.ok_or_else(|| reply(Answer::unauthorized("unknown session")))
 }
 
 async fn push(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
-    let caller = caller(&app, &h).map_err(reply)?;
     let key = h.get("idempotency-key").and_then(|v| v.to_str().ok());
-    Ok(reply(app.engine.push(caller, body, key).await))
+    Ok(reply(app.engine.push(caller(&app, &h)?, body, key).await))
 }
 
 async fn pull(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
-    let caller = caller(&app, &h).map_err(reply)?;
-    Ok(reply(app.engine.pull_json(caller, &body).await))
+    Ok(reply(app.engine.pull_json(caller(&app, &h)?, &body).await))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
-async fn events(State(app): State<Arc<App>>, h: HeaderMap) -> Reply<impl IntoResponse> {
-    let caller = caller(&app, &h).map_err(reply)?;
+async fn events(State(app): State<Arc<App>>, h: HeaderMap) -> Reply {
+    let caller = caller(&app, &h)?;
     let listener = app.engine.listener(caller).await.map_err(reply)?;
-    let admitted = app.hub.admit(listener).map_err(reply)?;
-    let event = |m: Bytes| Ok::<_, Infallible>(Event::default().data(String::from_utf8_lossy(&m)));
-    Ok(Sse::new(admitted.into_messages().map(event)).keep_alive(KeepAlive::default()))
+    let events = app.hub.admit(listener).map_err(reply)?;
+    let body = Body::from_stream(events.into_event_stream(Duration::from_secs(15)));
+    Ok(([(header::CONTENT_TYPE, "text/event-stream")], body).into_response())
 }
 
 /// The engine's answer as axum's response: the status and JSON the syncd server answers.
