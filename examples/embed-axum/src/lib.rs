@@ -133,24 +133,26 @@ pub async fn app(database_url: &str, auth: Sessions) -> Result<Router, BoxError>
 }
 
 /// This service's own scheme: the `X-Session` header names a session.
-fn caller<'a>(app: &'a App, h: &HeaderMap) -> Result<&'a Principal, Response> {
+fn caller<'a>(app: &'a App, h: &HeaderMap) -> Result<&'a Principal, Answer> {
     let token = h.get("x-session").and_then(|v| v.to_str().ok());
     let session = token.and_then(|token| app.auth.get(token));
-    session.ok_or_else(|| reply(Answer::unauthorized("unknown session")))
+    session.ok_or_else(|| Answer::unauthorized("unknown session"))
 }
 
 async fn push(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
+    let caller = caller(&app, &h).map_err(reply)?;
     let key = h.get("idempotency-key").and_then(|v| v.to_str().ok());
-    Ok(reply(app.engine.push(caller(&app, &h)?, body, key).await))
+    Ok(reply(app.engine.push(caller, body, key).await))
 }
 
 async fn pull(State(app): State<Arc<App>>, h: HeaderMap, Json(body): Json<Value>) -> Reply {
-    Ok(reply(app.engine.pull_json(caller(&app, &h)?, &body).await))
+    let caller = caller(&app, &h).map_err(reply)?;
+    Ok(reply(app.engine.pull_json(caller, &body).await))
 }
 
 /// The hub's messages for the caller (its tenant, what it may see) as server-sent events.
 async fn events(State(app): State<Arc<App>>, h: HeaderMap) -> Reply {
-    let caller = caller(&app, &h)?;
+    let caller = caller(&app, &h).map_err(reply)?;
     let listener = app.engine.listener(caller).await.map_err(reply)?;
     let events = app.hub.admit(listener).map_err(reply)?;
     let body = Body::from_stream(events.into_event_stream(Duration::from_secs(15)));
