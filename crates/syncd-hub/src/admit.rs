@@ -105,6 +105,18 @@ mod tests {
         }
     }
 
+    /// The event of a push from another device that wrote one task.
+    fn one_task_written(tenant: &TenantId, tasks: &EntityTypeName) -> Arc<ChangeEvent> {
+        Arc::new(ChangeEvent {
+            tenant: tenant.clone(),
+            origin_client: ClientId::parse("laptop").unwrap(),
+            cursor: Cursor::new(Seq(1)),
+            counts: vec![(tasks.clone(), 1)],
+            records: Vec::new(),
+            status_updates: Vec::new(),
+        })
+    }
+
     #[tokio::test]
     async fn an_admitted_listener_streams_its_notifications_until_the_hub_shuts_down() {
         let hub = Hub::new(HubConfig::default());
@@ -115,14 +127,7 @@ mod tests {
                 .unwrap()
                 .into_messages(),
         );
-        hub.publish(Arc::new(ChangeEvent {
-            tenant: tenant.clone(),
-            origin_client: ClientId::parse("laptop").unwrap(),
-            cursor: Cursor::new(Seq(1)),
-            counts: vec![(tasks.clone(), 1)],
-            records: Vec::new(),
-            status_updates: Vec::new(),
-        }));
+        hub.publish(one_task_written(&tenant, &tasks));
         let first = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
         let first: serde_json::Value = serde_json::from_slice(&first.unwrap().unwrap()).unwrap();
         assert_eq!(first["type"], "sync_notification");
@@ -157,14 +162,7 @@ mod tests {
             next_frame(&mut events).await,
             Bytes::from_static(b": keep-alive\n\n")
         );
-        hub.publish(Arc::new(ChangeEvent {
-            tenant: tenant.clone(),
-            origin_client: ClientId::parse("laptop").unwrap(),
-            cursor: Cursor::new(Seq(1)),
-            counts: vec![(tasks.clone(), 1)],
-            records: Vec::new(),
-            status_updates: Vec::new(),
-        }));
+        hub.publish(one_task_written(&tenant, &tasks));
         let mut frame = next_frame(&mut events).await;
         while frame.starts_with(b":") {
             frame = next_frame(&mut events).await;
