@@ -37,15 +37,16 @@ impl Answer {
         Self::error(401, "unauthorized", message)
     }
 
-    /// `body` as JSON into a buffer of `capacity` bytes. Encoding the engine's own types does
-    /// not fail; should it, the client gets an opaque 500 and the cause goes to the log.
-    fn sized<T: Serialize>(status: u16, body: &T, capacity: usize) -> Self {
-        let mut bytes = Vec::with_capacity(capacity);
-        match serde_json::to_writer(&mut bytes, body) {
-            Ok(()) => Self {
-                status,
-                body: bytes,
-            },
+    /// `body` as JSON.
+    fn json<T: Serialize>(status: u16, body: &T) -> Self {
+        Self::encoded(status, serde_json::to_vec(body))
+    }
+
+    /// Encoding the engine's own types does not fail; should it, the client gets an opaque 500
+    /// and the cause goes to the log.
+    fn encoded(status: u16, encoded: serde_json::Result<Vec<u8>>) -> Self {
+        match encoded {
+            Ok(body) => Self { status, body },
             Err(e) => {
                 let error: &(dyn std::error::Error + 'static) = &e;
                 tracing::error!(error, "an answer could not be encoded");
@@ -55,10 +56,6 @@ impl Answer {
                 }
             }
         }
-    }
-
-    fn json<T: Serialize>(status: u16, body: &T) -> Self {
-        Self::sized(status, body, 256)
     }
 }
 
@@ -76,10 +73,7 @@ impl From<PushOutcome> for Answer {
 /// "syncTimestamp"}`.
 impl From<PullResponse> for Answer {
     fn from(page: PullResponse) -> Self {
-        // Sized up front: a 10 000-record page is megabytes, and growing the buffer by doubling
-        // copies it over and over.
-        let capacity = 256 + page.record_count() * 400;
-        Self::sized(200, &Envelope::flat(&page), capacity)
+        Self::encoded(200, Envelope::flat(&page).page_json(page.record_count()))
     }
 }
 

@@ -19,12 +19,11 @@ pub fn ok<T: Serialize>(data: T) -> HttpResponse {
     HttpResponse::Ok().json(Envelope::data(data))
 }
 
-/// A page (pull, list) as `200 {"success": true, …page}`, serialised into a buffer sized up
-/// front: a 10 000-record pull is megabytes, and growing the buffer by doubling copies it over
-/// and over. A page that cannot be encoded is a bug (500), never the client's fault.
+/// A page (pull, list) as `200 {"success": true, …page}` ([`Envelope::page_json`]). A page
+/// that cannot be encoded is a bug (500), never the client's fault.
 pub fn page<T: Serialize>(page: &T, records: usize) -> Result<HttpResponse, ApiError> {
-    let mut body = Vec::with_capacity(256 + records * 400);
-    serde_json::to_writer(&mut body, &Envelope::flat(page))
+    let body = Envelope::flat(page)
+        .page_json(records)
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
