@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use syncd_model::Listener;
 
 use crate::{Connection, Hub, Outgoing, RegisterError};
@@ -51,29 +51,16 @@ impl Connection {
         self,
         keep_alive: Duration,
     ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-        stream::unfold(
-            (self, VecDeque::new()),
-            move |(conn, mut pending)| async move {
-                loop {
-                    match pending.pop_front() {
-                        Some(Outgoing::Message(text)) => {
-                            return Some((Ok(event(&text)), (conn, pending)));
-                        }
-                        Some(Outgoing::GoingAway) => return None,
-                        // Waiting is cancel-safe: nothing is taken from the queue until it returns.
-                        None => match tokio::time::timeout(keep_alive, conn.next_batch()).await {
-                            Ok(batch) => pending.extend(batch),
-                            Err(_) => {
-                                return Some((
-                                    Ok(Bytes::from_static(b": keep-alive\n\n")),
-                                    (conn, pending),
-                                ));
-                            }
-                        },
-                    }
-                }
-            },
-        )
+        let messages = Box::pin(self.into_messages());
+        stream::unfold(messages, move |mut messages| async move {
+            // A timed-out wait loses nothing: the stream keeps its place until polled again.
+            let frame = match tokio::time::timeout(keep_alive, messages.next()).await {
+                Ok(Some(message)) => event(&message),
+                Ok(None) => return None,
+                Err(_) => Bytes::from_static(b": keep-alive\n\n"),
+            };
+            Some((Ok(frame), messages))
+        })
     }
 }
 
