@@ -70,8 +70,12 @@ struct Waiting {
 
 impl Waiting {
     fn is_small(&self) -> bool {
-        self.job.planned.len() <= SMALL_PUSH
+        is_small(&self.job)
     }
+}
+
+fn is_small(job: &PushJob) -> bool {
+    job.planned.len() <= SMALL_PUSH
 }
 
 /// The waiter to lead next: the first small one, unless the front one was overtaken enough.
@@ -129,8 +133,8 @@ impl GroupQueue {
     /// within `bound` changes; a small leader takes only small waiters. A waiter whose request
     /// was dropped is left out (nobody waits for its answer, and nothing of it was applied).
     fn take(&self, tenant: &TenantId, own: PushJob, bound: usize) -> Vec<Member> {
+        let small_only = is_small(&own);
         let mut changes = own.planned.len();
-        let small_only = changes <= SMALL_PUSH;
         let mut members = vec![Member::leader(own)];
         let mut tenants = self.tenants();
         let Some(waiting) = tenants.get_mut(tenant) else {
